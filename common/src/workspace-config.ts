@@ -15,7 +15,12 @@ export const sourceSchema = z.object({
   writeKey: z.string().min(8).max(256),
   enabled: z.boolean().default(true),
   /** Drop events whose messageId this source already saw within this many seconds (0 = off). */
-  dedupWindowSeconds: z.number().int().min(0).max(7 * 24 * 3600).default(0),
+  dedupWindowSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600)
+    .default(0),
 });
 
 export const eventFilterSchema = z.object({
@@ -102,7 +107,8 @@ export function parseWorkspaceConfig(raw: unknown): WorkspaceConfig {
       writeKeys.add(s.writeKey);
     }
     for (const c of ws.connections) {
-      if (!sources.has(c.sourceId)) throw new Error(`workspace ${ws.id}: connection names unknown source ${c.sourceId}`);
+      if (!sources.has(c.sourceId))
+        throw new Error(`workspace ${ws.id}: connection names unknown source ${c.sourceId}`);
       if (!destinations.has(c.destinationId))
         throw new Error(`workspace ${ws.id}: connection names unknown destination ${c.destinationId}`);
       if (c.transformationId !== undefined && !transformations.has(c.transformationId))

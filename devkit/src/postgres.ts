@@ -31,14 +31,15 @@ export async function startEmbeddedPostgres(options: PostgresOptions): Promise<R
   const log = options.log ?? (() => {});
   mkdirSync(join(dataDir, '..'), { recursive: true });
   clearStalePid(dataDir, log);
-  const flags = [
-    '-c', 'listen_addresses=127.0.0.1',
-    '-c', 'max_connections=400',
-    '-c', 'shared_buffers=256MB',
-    '-c', 'max_wal_size=2GB',
-    '-c', 'unix_socket_directories=',
-    ...(options.unsafeFast ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : []),
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    'max_connections=400',
+    'shared_buffers=256MB',
+    'max_wal_size=2GB',
+    'unix_socket_directories=',
+    ...(options.unsafeFast ? ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'] : []),
   ];
+  const flags = settings.flatMap((setting) => ['-c', setting]);
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

@@ -5,6 +5,8 @@ import { freePort } from './ports.ts';
 
 export interface RunningRedis {
   url: string;
+  /** Settles with the exit code when redis-server exits, for whatever reason. */
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -14,7 +16,7 @@ export function findRedisServer(): string {
   const path = found.stdout.trim();
   if (found.status === 0 && path) return path;
   throw new Error(
-    'redis-server not found. On Debian/Ubuntu run `make setup` (it installs the redis-server package); ' +
+    'redis-server not found. On Debian/Ubuntu run `make setup SERVICES=1` (it installs the redis-server package; `make dev` and `make test` do this); ' +
       'elsewhere install Redis 7 and put redis-server on PATH.',
   );
 }
@@ -24,15 +26,24 @@ export async function startRedis(options: { dataDir: string; port?: number }): P
   const bin = findRedisServer();
   const port = options.port ?? (await freePort());
   mkdirSync(options.dataDir, { recursive: true });
+  const args = {
+    port: String(port),
+    bind: '127.0.0.1',
+    dir: options.dataDir,
+    appendonly: 'yes',
+    save: '',
+    daemonize: 'no',
+  };
   const child: ChildProcess = spawn(
     bin,
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', options.dataDir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'],
+    Object.entries(args).flatMap(([name, value]) => [`--${name}`, value]),
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitForPort(port, 10_000);
   return {
     url: `redis://127.0.0.1:${port}`,
+    exited,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

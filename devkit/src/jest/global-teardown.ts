@@ -1,3 +1,5 @@
+import { stopTestPostgres } from './global-setup.ts';
+
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__rudderPostgres?.stop();
+  await stopTestPostgres();
 }

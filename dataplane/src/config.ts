@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { parseEnv, DEFAULT_PARTITIONS, isPowerOfTwo } from '@rudder/common';
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+const int = (def: number) => z.coerce.number().int().min(0).default(def);
+
+const envSchema = z.object({
+  RUDDER_ROLE: z.enum(['all', 'gateway', 'worker']).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (postgres://...)'),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('rudder'),
+  DATABASE_POOL_SIZE: int(20),
+
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(8080),
+  ADMIN_HOST: z.string().default('127.0.0.1'),
+  ADMIN_PORT: int(8081),
+  /** Bearer token the admin API requires; when unset the admin API only listens on ADMIN_HOST. */
+  ADMIN_TOKEN: z.string().optional(),
+
+  /** Workspace config as JSON, the shape the control plane serves; reloaded on change. */
+  CONFIG_FILE: z.string().optional(),
+  PARTITIONS: z.coerce.number().int().refine(isPowerOfTwo, 'PARTITIONS must be a power of two').default(DEFAULT_PARTITIONS),
+
+  MAX_REQUEST_BYTES: int(4 * 1024 * 1024),
+  MAX_EVENT_BYTES: int(32 * 1024),
+  MAX_BATCH_EVENTS: int(2000),
+  MAX_JSON_DEPTH: int(64),
+
+  GATEWAY_BATCH_MAX_EVENTS: int(2000),
+  GATEWAY_BATCH_MAX_BYTES: int(8 * 1024 * 1024),
+
+  JOBSDB_DATASET_MAX_ROWS: int(200_000),
+  JOBSDB_DATASET_MAX_AGE_SECONDS: int(600),
+  JOBSDB_MAINTENANCE_INTERVAL_MS: int(2000),
+
+  PROCESSOR_BATCH_SIZE: int(2000),
+  PROCESSOR_POLL_MS: int(20),
+  ROUTER_JOBS_PER_PARTITION: int(200),
+  ROUTER_POLL_MS: int(20),
+  ROUTER_RETRY_WINDOW_SECONDS: int(3 * 3600),
+  ROUTER_MIN_ATTEMPTS: int(3),
+  ROUTER_BACKOFF_BASE_MS: int(1000),
+  ROUTER_BACKOFF_MAX_MS: int(300_000),
+
+  SHUTDOWN_TIMEOUT_MS: int(25_000),
+  ENABLE_DEDUP: bool.default(true),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** The data plane's whole configuration, read from the environment once. */
+export interface DataPlaneConfig {
+  role: 'all' | 'gateway' | 'worker';
+  logLevel: Env['LOG_LEVEL'];
+  database: { url: string; schema: string; poolSize: number };
+  http: { host: string; port: number };
+  admin: { host: string; port: number; token: string | undefined };
+  configFile: string | undefined;
+  partitions: number;
+  limits: { maxRequestBytes: number; maxEventBytes: number; maxBatchEvents: number; maxJsonDepth: number };
+  gatewayBatch: { maxEvents: number; maxBytes: number };
+  jobsdb: { datasetMaxRows: number; datasetMaxAgeSeconds: number; maintenanceIntervalMs: number };
+  processor: { batchSize: number; pollMs: number };
+  router: {
+    jobsPerPartition: number;
+    pollMs: number;
+    retryWindowSeconds: number;
+    minAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+  };
+  shutdownTimeoutMs: number;
+  enableDedup: boolean;
+}
+
+export function loadConfig(env: Record<string, string | undefined>): DataPlaneConfig {
+  const e = parseEnv(envSchema, env);
+  return {
+    role: e.RUDDER_ROLE,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, schema: e.DATABASE_SCHEMA, poolSize: e.DATABASE_POOL_SIZE },
+    http: { host: e.HOST, port: e.PORT },
+    admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN },
+    configFile: e.CONFIG_FILE,
+    partitions: e.PARTITIONS,
+    limits: {
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
+      maxEventBytes: e.MAX_EVENT_BYTES,
+      maxBatchEvents: e.MAX_BATCH_EVENTS,
+      maxJsonDepth: e.MAX_JSON_DEPTH,
+    },
+    gatewayBatch: { maxEvents: e.GATEWAY_BATCH_MAX_EVENTS, maxBytes: e.GATEWAY_BATCH_MAX_BYTES },
+    jobsdb: {
+      datasetMaxRows: e.JOBSDB_DATASET_MAX_ROWS,
+      datasetMaxAgeSeconds: e.JOBSDB_DATASET_MAX_AGE_SECONDS,
+      maintenanceIntervalMs: e.JOBSDB_MAINTENANCE_INTERVAL_MS,
+    },
+    processor: { batchSize: e.PROCESSOR_BATCH_SIZE, pollMs: e.PROCESSOR_POLL_MS },
+    router: {
+      jobsPerPartition: e.ROUTER_JOBS_PER_PARTITION,
+      pollMs: e.ROUTER_POLL_MS,
+      retryWindowSeconds: e.ROUTER_RETRY_WINDOW_SECONDS,
+      minAttempts: e.ROUTER_MIN_ATTEMPTS,
+      backoffBaseMs: e.ROUTER_BACKOFF_BASE_MS,
+      backoffMaxMs: e.ROUTER_BACKOFF_MAX_MS,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    enableDedup: e.ENABLE_DEDUP,
+  };
+}

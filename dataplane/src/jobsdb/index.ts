@@ -1,0 +1,9 @@
+export { JobsDb, type JobsDbOptions, type Fence } from './jobsdb.ts';
+export type { WriteResult } from './gateway-writer.ts';
+export type { GatewayBatch } from './gateway-queue.ts';
+export type { RouterWork, HeldJob } from './router-queue.ts';
+export type { MaintenanceReport } from './maintenance.ts';
+export { datasetSizes } from './maintenance.ts';
+export { listFailedEvents, getFailedEvent, countFailedEvents, insertFailedEvents, type FailedEventFilter } from './failed-events.ts';
+export { createPool, inTransaction } from './pool.ts';
+export * from './types.ts';
