@@ -3,3 +3,4 @@ export * from './postgres.ts';
 export * from './redis.ts';
 export * from './wait.ts';
 export * from './test-db.ts';
+export * from './sink.ts';

@@ -114,3 +114,52 @@ function toFailedEvent(row: FailedRow): FailedEvent {
     redrivenAt: row.redriven_at,
   };
 }
+
+/** A re-driven event's new delivery job, built by the caller (router stage: the stored item as is). */
+export interface RedriveJob {
+  failedId: number;
+  jobs: {
+    partitionId: number;
+    workspaceId: string;
+    sourceId: string;
+    destinationId: string;
+    userKey: string;
+    messageId: string;
+    gwJobId: number;
+    payload: unknown;
+  }[];
+}
+
+/**
+ * Puts failed events back in front of their user's delivery queue: new
+ * delivery jobs that start out held (waiting, due now), so the ordering
+ * barrier delivers them before the user's later events, and the failed
+ * events marked re-driven, in one transaction.
+ */
+export async function redrive(client: pg.PoolClient, dataset: number, redrives: RedriveJob[]): Promise<void> {
+  const jobs = redrives.flatMap((r) => r.jobs);
+  if (jobs.length > 0) {
+    await client.query(
+      `WITH inserted AS (
+         INSERT INTO rt_jobs_${dataset} (partition_id, workspace_id, source_id, destination_id, user_key, message_id, gw_job_id, payload)
+         SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::json[])
+         RETURNING job_id, destination_id, partition_id, user_key
+       )
+       INSERT INTO rt_status_${dataset} (job_id, destination_id, partition_id, user_key, state, attempts)
+       SELECT job_id, destination_id, partition_id, user_key, 'waiting', 0 FROM inserted`,
+      [
+        jobs.map((j) => j.partitionId),
+        jobs.map((j) => j.workspaceId),
+        jobs.map((j) => j.sourceId),
+        jobs.map((j) => j.destinationId),
+        jobs.map((j) => j.userKey),
+        jobs.map((j) => j.messageId),
+        jobs.map((j) => j.gwJobId),
+        jobs.map((j) => JSON.stringify(j.payload ?? null)),
+      ],
+    );
+  }
+  await client.query('UPDATE failed_events SET redriven_at = now() WHERE id = ANY($1::bigint[])', [
+    redrives.map((r) => r.failedId),
+  ]);
+}

@@ -4,6 +4,15 @@ export type { GatewayBatch } from './gateway-queue.ts';
 export type { RouterWork, HeldJob } from './router-queue.ts';
 export type { MaintenanceReport } from './maintenance.ts';
 export { datasetSizes } from './maintenance.ts';
-export { listFailedEvents, getFailedEvent, countFailedEvents, insertFailedEvents, type FailedEventFilter } from './failed-events.ts';
+export {
+  listFailedEvents,
+  getFailedEvent,
+  countFailedEvents,
+  insertFailedEvents,
+  redrive,
+  type FailedEventFilter,
+  type RedriveJob,
+} from './failed-events.ts';
+export { currentDataset } from './datasets.ts';
 export { createPool, inTransaction } from './pool.ts';
 export * from './types.ts';

@@ -1,0 +1,181 @@
+import type { FastifyInstance } from 'fastify';
+import { createLogger, createMetricsRegistry, type Logger } from '@rudder/common';
+import type { DataPlaneConfig } from './config.ts';
+import { JobsDb, datasetSizes } from './jobsdb/index.ts';
+import { ConfigStore } from './config/config-store.ts';
+import { FileConfigSource } from './config/file-config.ts';
+import { loadCachedConfig } from './config/config-cache.ts';
+import { Processor } from './processor/processor.ts';
+import { UnavailableUserTransformer } from './processor/user-transformer.ts';
+import { Router } from './router/router.ts';
+import { createAdminServer } from './admin/admin-server.ts';
+import { createGatewayServer } from './gateway/server.ts';
+import { beginShutdown } from './gateway/readiness.ts';
+import { createWorkerMetrics } from './metrics.ts';
+
+/** A running data plane; `stop` drains it (see ADR 0002 for the order). */
+export interface DataPlane {
+  /** `http://host:port` of the ingestion API, when this process runs the gateway. */
+  gatewayUrl: string | undefined;
+  adminUrl: string;
+  db: JobsDb;
+  config: ConfigStore;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the data plane in its role: `gateway` (ingestion API), `worker`
+ * (processor and router over the partitions it owns), or `all`.
+ */
+export async function startDataPlane(cfg: DataPlaneConfig, options: { logger?: Logger } = {}): Promise<DataPlane> {
+  const logger = options.logger ?? createLogger('rudder-dataplane', { level: cfg.logLevel });
+  const registry = createMetricsRegistry();
+  const metrics = createWorkerMetrics(registry);
+  const db = new JobsDb({
+    url: cfg.database.url,
+    schema: cfg.database.schema,
+    poolSize: cfg.database.poolSize,
+    partitions: cfg.partitions,
+    gatewayBatch: cfg.gatewayBatch,
+    maintenance: { datasetMaxRows: cfg.jobsdb.datasetMaxRows, datasetMaxAgeSeconds: cfg.jobsdb.datasetMaxAgeSeconds },
+    onGatewayCommit: (events, seconds) => {
+      metrics.gatewayCommit.events.inc(events);
+      metrics.gatewayCommit.seconds.observe(seconds);
+    },
+  });
+  await migrateWithRetry(db, logger);
+
+  const config = new ConfigStore();
+  let fileSource: FileConfigSource | undefined;
+  if (cfg.configFile) {
+    fileSource = new FileConfigSource({ path: cfg.configFile, store: config, pool: db.pool, logger });
+    await fileSource.start();
+  } else {
+    const cached = await loadCachedConfig(db.pool);
+    if (!cached) throw new Error('no workspace config: set CONFIG_FILE (no cached config in the database yet)');
+    logger.warn('CONFIG_FILE not set; running on the config cached in the database');
+    config.set(cached);
+  }
+
+  const allPartitions = Array.from({ length: cfg.partitions }, (_, i) => i);
+  const partitions = (): number[] => allPartitions;
+  const transformer = new UnavailableUserTransformer();
+  const runsWorker = cfg.role !== 'gateway';
+  const runsGateway = cfg.role !== 'worker';
+
+  let router: Router | undefined;
+  let processor: Processor | undefined;
+  if (runsWorker) {
+    router = new Router({
+      db,
+      config,
+      partitions,
+      settings: cfg.router,
+      logger: logger.child({ component: 'router' }),
+      metrics: metrics.router,
+    });
+    const r = router;
+    processor = new Processor({
+      db,
+      config,
+      transformer,
+      partitions,
+      batchSize: cfg.processor.batchSize,
+      pollMs: cfg.processor.pollMs,
+      logger: logger.child({ component: 'processor' }),
+      metrics: metrics.processor,
+      onHandoff: (destinations) => r.wake(destinations),
+    });
+    router.start();
+    processor.start();
+  }
+
+  const maintenance = startMaintenance(db, cfg.jobsdb.maintenanceIntervalMs, metrics.datasetRows, logger);
+
+  let gateway: FastifyInstance | undefined;
+  let gatewayUrl: string | undefined;
+  if (runsGateway) {
+    const p = processor;
+    gateway = createGatewayServer({
+      config: { limits: cfg.limits, partitions: cfg.partitions },
+      store: {
+        writeGateway: async (write) => {
+          const result = await db.writeGateway(write);
+          p?.wake();
+          return result;
+        },
+        isHealthy: () => db.isHealthy() || db.ping(),
+      },
+      sources: config,
+      logger: logger.child({ component: 'gateway' }),
+      metrics: registry,
+    });
+    gatewayUrl = await gateway.listen({ host: cfg.http.host, port: cfg.http.port });
+  }
+
+  const admin = createAdminServer({ db, config, transformer, token: cfg.admin.token, logger: logger.child({ component: 'admin' }) });
+  const adminUrl = await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
+  logger.info({ role: cfg.role, gatewayUrl, adminUrl, partitions: cfg.partitions }, 'data plane started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info('data plane stopping: draining');
+      if (gateway) beginShutdown(gateway);
+      // Order matters: stop taking requests and let the acknowledged ones commit, then let workers finish.
+      await gateway?.close();
+      await db.flushGateway();
+      await processor?.stop();
+      await router?.stop();
+      await maintenance.stop();
+      await fileSource?.stop();
+      await admin.close();
+      await transformer.close();
+      await db.close();
+      logger.info('data plane stopped');
+    })());
+
+  return { gatewayUrl, adminUrl, db, config, stop };
+}
+
+async function migrateWithRetry(db: JobsDb, logger: Logger): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.migrate();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      logger.warn({ attempt, error: String(err) }, 'database not ready; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+function startMaintenance(
+  db: JobsDb,
+  intervalMs: number,
+  gauge: ReturnType<typeof createWorkerMetrics>['datasetRows'],
+  logger: Logger,
+): { stop(): Promise<void> } {
+  let current: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    current = current.then(async () => {
+      try {
+        const report = await db.runMaintenance();
+        if (report.rotated.length > 0 || report.dropped.length > 0) logger.info(report, 'jobs datasets maintained');
+        gauge.reset();
+        for (const d of await datasetSizes(db.pool)) gauge.set({ table: d.table }, d.rows);
+      } catch (err) {
+        logger.warn({ error: String(err) }, 'jobs maintenance failed; will retry');
+      }
+    });
+  }, intervalMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await current;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import type { Logger } from '@rudder/common';
+import type { Counter, Histogram } from 'prom-client';
+import type { Fence, JobsDb } from '../jobsdb/index.ts';
+import type { ConfigStore } from '../config/config-store.ts';
+import { WakeableSleep } from '../util/wakeable-sleep.ts';
+import { runPipeline } from './pipeline.ts';
+import type { UserTransformer } from './user-transformer.ts';
+
+export interface ProcessorOptions {
+  db: JobsDb;
+  config: ConfigStore;
+  transformer: UserTransformer;
+  /** The partitions this worker owns right now. */
+  partitions: () => number[];
+  batchSize: number;
+  pollMs: number;
+  logger: Logger;
+  metrics: { events: Counter<'outcome'>; batchSeconds: Histogram };
+  /** Called after a commit with the destinations that got new delivery jobs. */
+  onHandoff?: (destinationIds: Set<string>) => void;
+  fence?: Fence;
+}
+
+/**
+ * Turns ingested jobs into delivery jobs, partition by partition in job
+ * order. The hand-off to the router and the advance of the ingest cursor are
+ * one transaction, so a crash at any point neither loses nor repeats a hand-off.
+ */
+export class Processor {
+  private readonly o: ProcessorOptions;
+  private readonly sleeper = new WakeableSleep();
+  private running: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(options: ProcessorOptions) {
+    this.o = options;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  /** New ingested jobs exist: look now instead of at the next poll. */
+  wake(): void {
+    this.sleeper.wake();
+  }
+
+  /** Finishes the batch in progress, then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.sleeper.wake();
+    await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const processed = await this.processOnce();
+        failures = 0;
+        if (processed === 0) await this.sleeper.sleep(this.o.pollMs);
+      } catch (err) {
+        failures++;
+        this.o.logger.error({ err }, 'processor batch failed; retrying');
+        await this.sleeper.sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  /** Processes one batch; returns how many ingested jobs it consumed. */
+  async processOnce(): Promise<number> {
+    if (!this.o.config.isReady()) return 0;
+    const partitions = this.o.partitions();
+    if (partitions.length === 0) return 0;
+    const perPartition = Math.max(64, Math.ceil((this.o.batchSize * 4) / partitions.length));
+    const batch = await this.o.db.readGatewayJobs(partitions, perPartition);
+    if (batch.jobs.length === 0) return 0;
+    const timer = this.o.metrics.batchSeconds.startTimer();
+    const output = await runPipeline(batch.jobs, this.o.config, this.o.transformer);
+    const last = new Map<number, number>();
+    for (const job of batch.jobs) last.set(job.partitionId, Math.max(last.get(job.partitionId) ?? 0, job.jobId));
+    const cursors = [...last].map(([partitionId, to]) => ({ partitionId, from: batch.cursors.get(partitionId) ?? 0, to }));
+    await this.o.db.commitProcessed({ routerJobs: output.routerJobs, failed: output.failed, cursors }, this.o.fence);
+    timer();
+    this.o.metrics.events.inc({ outcome: 'handed_off' }, output.routerJobs.length);
+    this.o.metrics.events.inc({ outcome: 'failed' }, output.failed.length);
+    this.o.metrics.events.inc({ outcome: 'dropped' }, output.dropped);
+    if (output.routerJobs.length > 0) this.o.onHandoff?.(new Set(output.routerJobs.map((j) => j.destinationId)));
+    return batch.jobs.length;
+  }
+}

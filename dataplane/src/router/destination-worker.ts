@@ -1,0 +1,150 @@
+import type { DestinationConfig, Logger } from '@rudder/common';
+import type { Counter, Histogram } from 'prom-client';
+import type { Fence, JobsDb } from '../jobsdb/index.ts';
+import { getDestinationType, parseDestinationConfig, resolveDelivery } from '../destinations/registry.ts';
+import { WakeableSleep } from '../util/wakeable-sleep.ts';
+import { planRound } from './ordering-barrier.ts';
+import { deliverRound, type DeliveryContext } from './delivery.ts';
+import type { HttpClient } from './http-client.ts';
+import type { RateLimiter } from './rate-limiter.ts';
+
+export interface RouterSettings {
+  jobsPerPartition: number;
+  pollMs: number;
+  retryWindowSeconds: number;
+  minAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export interface RouterMetrics {
+  jobs: Counter<'destination' | 'outcome'>;
+  requests: Counter<'destination'>;
+  roundSeconds: Histogram<'destination'>;
+}
+
+export interface DestinationWorkerOptions {
+  db: JobsDb;
+  destination: DestinationConfig;
+  partitions: () => number[];
+  http: HttpClient;
+  limiter: RateLimiter;
+  settings: RouterSettings;
+  logger: Logger;
+  metrics: RouterMetrics;
+  fence?: Fence;
+}
+
+/** Longest idle wait: new jobs wake the worker, so this only bounds how late a retry can start. */
+const MAX_IDLE_MS = 1_000;
+
+/**
+ * Delivers one destination's jobs in the partitions this worker owns, round
+ * after round: read pending work, plan it through the ordering barrier, send,
+ * and record every outcome and the new cursors in one transaction.
+ */
+export class DestinationWorker {
+  private o: DestinationWorkerOptions;
+  private context: DeliveryContext;
+  private readonly sleeper = new WakeableSleep();
+  private running: Promise<void> | undefined;
+  private stopping = false;
+
+  constructor(options: DestinationWorkerOptions) {
+    this.o = options;
+    this.context = this.buildContext(options.destination);
+  }
+
+  get destinationId(): string {
+    return this.o.destination.id;
+  }
+
+  /** Applies a changed destination config from the next round on. */
+  update(destination: DestinationConfig): void {
+    this.context = this.buildContext(destination);
+    this.o = { ...this.o, destination };
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  wake(): void {
+    this.sleeper.wake();
+  }
+
+  /** Finishes the round in flight (its deliveries and their bookkeeping), then stops. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.sleeper.wake();
+    await this.running;
+  }
+
+  private buildContext(destination: DestinationConfig): DeliveryContext {
+    const s = this.o.settings;
+    return {
+      destination,
+      type: getDestinationType(destination.type),
+      destConfig: parseDestinationConfig(destination.type, destination.config),
+      delivery: resolveDelivery(destination),
+      http: this.o.http,
+      limiter: this.o.limiter,
+      retry: {
+        windowMs: (destination.delivery.retryWindowSeconds ?? s.retryWindowSeconds) * 1000,
+        minAttempts: destination.delivery.minAttempts ?? s.minAttempts,
+        backoff: { baseMs: s.backoffBaseMs, maxMs: s.backoffMaxMs },
+      },
+    };
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        const idleMs = await this.roundOnce();
+        failures = 0;
+        if (idleMs > 0) await this.sleeper.sleep(idleMs);
+      } catch (err) {
+        failures++;
+        this.o.logger.error({ err, destination: this.destinationId }, 'delivery round failed; retrying');
+        await this.sleeper.sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  /** Runs one round; returns how long to idle before the next (0 = go again at once). */
+  async roundOnce(): Promise<number> {
+    const partitions = this.o.partitions();
+    if (partitions.length === 0) return this.o.settings.pollMs;
+    const destinationId = this.destinationId;
+    const ctx = this.context;
+    const work = await this.o.db.readRouterWork(destinationId, partitions, {
+      perPartition: this.o.settings.jobsPerPartition,
+      perUser: Math.max(ctx.delivery.maxBatchSize, 20),
+    });
+    if (work.fresh.length === 0 && work.waiting.length === 0) return Math.max(this.o.settings.pollMs, MAX_IDLE_MS);
+    const now = new Date();
+    const plan = planRound(work, now);
+    if (plan.lanes.length === 0 && plan.held.length === 0) {
+      // Everything is waiting for a backoff to pass: sleep until the earliest one is due.
+      const due = Math.min(...work.waiting.map((j) => j.status?.nextAttemptAt.getTime() ?? now.getTime()));
+      return Math.min(MAX_IDLE_MS, Math.max(this.o.settings.pollMs, due - now.getTime()));
+    }
+    const timer = this.o.metrics.roundSeconds.startTimer({ destination: destinationId });
+    const result = await deliverRound(plan.lanes, ctx);
+    const held = [...plan.held, ...result.held];
+    const last = new Map<number, number>();
+    for (const job of work.fresh) last.set(job.partitionId, Math.max(last.get(job.partitionId) ?? 0, job.jobId));
+    const cursors = [...last].map(([partitionId, to]) => ({ partitionId, from: work.cursors.get(partitionId) ?? 0, to }));
+    await this.o.db.recordRouterRound(
+      destinationId,
+      { outcomes: result.outcomes, held, cursors, failed: result.failed },
+      this.o.fence,
+    );
+    timer();
+    const m = this.o.metrics;
+    m.requests.inc({ destination: destinationId }, result.requests);
+    for (const o of result.outcomes) m.jobs.inc({ destination: destinationId, outcome: o.state });
+    return 0;
+  }
+}

