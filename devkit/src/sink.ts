@@ -31,6 +31,8 @@ export interface FailureRates {
   failureRate?: number;
   /** Share of requests held open without an answer, so the client times out (0..1). */
   timeoutRate?: number;
+  /** Status the failing share is answered with (e.g. 400 to test aborts); 0 or absent: 500 or 503. */
+  failStatus?: number;
 }
 
 export interface SinkOptions extends FailureRates {
@@ -134,7 +136,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     if (draw < rates.timeoutRate + rates.failureRate) {
       counters.failed++;
       // Both statuses a flaky destination answers; the lower half of the band gets 500.
-      const status = draw < rates.timeoutRate + rates.failureRate / 2 ? 500 : 503;
+      const status = rates.failStatus || (draw < rates.timeoutRate + rates.failureRate / 2 ? 500 : 503);
       sendJson(res, status, { ok: false, error: 'failure injected by the sink' });
       return;
     }
@@ -259,8 +261,9 @@ export function eventsOf(body: unknown): unknown[] {
   return Array.isArray(batch) ? batch : [body];
 }
 
-function applyRates(rates: { failureRate: number; timeoutRate: number }, next: FailureRates): void {
+function applyRates(rates: { failureRate: number; timeoutRate: number; failStatus?: number }, next: FailureRates): void {
   const merged = { ...rates };
+  if (next.failStatus !== undefined) merged.failStatus = next.failStatus;
   for (const key of ['failureRate', 'timeoutRate'] as const) {
     const value = next[key];
     if (value === undefined) continue;
