@@ -89,7 +89,7 @@ it('filters events per destination by message type and event name', async () => 
             type: 'webhook',
             config: { url: `${url}/hook` },
             eventFilter: { messageTypes: ['track'], denyEvents: ['Noise'] },
-          } as never,
+          } ,
         ],
       }),
   });
@@ -118,7 +118,7 @@ describe('Amplitude', () => {
     t = await startTestPlane({
       config: (url) =>
         demoConfig(url, {
-          destinations: [{ id: 'amp', type: 'amplitude', config: { apiKey: 'amp-key-123', endpoint: amp.url } } as never],
+          destinations: [{ id: 'amp', type: 'amplitude', config: { apiKey: 'amp-key-123', endpoint: amp.url } }],
           connections: [{ sourceId: 'src', destinationId: 'amp' }],
         }),
     });

@@ -103,8 +103,8 @@ it('keeps held and retrying jobs waiting and records aborted ones in the failed-
   const now = new Date();
   await db.recordRouterRound('d', {
     outcomes: [
-      { ...a1!, state: 'waiting', statusCode: 503, response: 'busy', attempts: 1, firstAttemptAt: now, nextAttemptAt: now },
-      { ...b1!, state: 'aborted', statusCode: 400, response: 'bad', attempts: 1, firstAttemptAt: now, reason: 'http 400' },
+      { ...a1!, hadStatus: false, state: 'waiting', statusCode: 503, response: 'busy', attempts: 1, firstAttemptAt: now, nextAttemptAt: now },
+      { ...b1!, hadStatus: false, state: 'aborted', statusCode: 400, response: 'bad', attempts: 1, firstAttemptAt: now, reason: 'http 400' },
     ],
     held: [a2!],
     cursors: [...work.cursors]

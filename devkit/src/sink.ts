@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
  * Control routes (everything else is the webhook):
  * - `GET /_events[?limit=N]`: `{ count, events }`, the last N (default 1000) events received.
  * - `DELETE /_events`: forget everything received.
- * - `POST /_failure?failureRate=0.5&timeoutRate=0`: change the failure rates.
+ * - `POST /_failure?failureRate=0.5&timeoutRate=0[&failStatus=400]`: change the failure rates.
  */
 
 /** One request the sink accepted (answered 200). */
@@ -88,7 +88,7 @@ interface Waiter {
 /** Starts a webhook sink on 127.0.0.1. */
 export async function startSink(options: SinkOptions = {}): Promise<Sink> {
   const random = options.random ?? Math.random;
-  const rates = { failureRate: 0, timeoutRate: 0 };
+  const rates: Required<FailureRates> = { failureRate: 0, timeoutRate: 0, failStatus: 0 };
   applyRates(rates, options);
   const received: ReceivedRequest[] = [];
   let events: unknown[] = [];
@@ -135,7 +135,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
     }
     if (draw < rates.timeoutRate + rates.failureRate) {
       counters.failed++;
-      // Both statuses a flaky destination answers; the lower half of the band gets 500.
+      // By default both statuses a flaky destination answers: the lower half of the band gets 500.
       const status = rates.failStatus || (draw < rates.timeoutRate + rates.failureRate / 2 ? 500 : 503);
       sendJson(res, status, { ok: false, error: 'failure injected by the sink' });
       return;
@@ -160,6 +160,7 @@ export async function startSink(options: SinkOptions = {}): Promise<Sink> {
         sink.setFailure({
           failureRate: Number(url.searchParams.get('failureRate') ?? rates.failureRate),
           timeoutRate: Number(url.searchParams.get('timeoutRate') ?? rates.timeoutRate),
+          failStatus: Number(url.searchParams.get('failStatus') ?? rates.failStatus),
         });
         sendJson(res, 200, { ok: true, ...rates });
       } catch (err) {
@@ -261,9 +262,16 @@ export function eventsOf(body: unknown): unknown[] {
   return Array.isArray(batch) ? batch : [body];
 }
 
-function applyRates(rates: { failureRate: number; timeoutRate: number; failStatus?: number }, next: FailureRates): void {
+function applyRates(rates: Required<FailureRates>, next: FailureRates): void {
   const merged = { ...rates };
-  if (next.failStatus !== undefined) merged.failStatus = next.failStatus;
+  if (next.failStatus !== undefined) {
+    const ok =
+      next.failStatus === 0 ||
+      (Number.isInteger(next.failStatus) && next.failStatus >= 400 && next.failStatus <= 599);
+    if (!ok)
+      throw new RangeError(`failStatus must be 0 or an HTTP error status (400..599), got ${next.failStatus}`);
+    merged.failStatus = next.failStatus;
+  }
   for (const key of ['failureRate', 'timeoutRate'] as const) {
     const value = next[key];
     if (value === undefined) continue;

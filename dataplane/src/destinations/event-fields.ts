@@ -48,7 +48,9 @@ export function recordAt(root: unknown, path: string): Record<string, unknown> |
 }
 
 /** Copies the entries whose value is not undefined, so optional fields stay out of the JSON. */
-export function compact<T extends Record<string, unknown>>(fields: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+export function compact<T extends Record<string, unknown>>(
+  fields: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
   const out: { [K in keyof T]?: Exclude<T[K], undefined> } = {};
   for (const [key, value] of Object.entries(fields)) {
     if (value !== undefined) (out as Record<string, unknown>)[key] = value;

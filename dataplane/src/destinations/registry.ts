@@ -15,7 +15,9 @@ export interface DestinationConfigs {
 const all: DestinationType<unknown>[] = [webhookDestination, amplitudeDestination];
 
 /** Every destination type the data plane can deliver to, by catalog key. */
-export const destinationTypes: ReadonlyMap<string, DestinationType<unknown>> = new Map(all.map((d) => [d.type, d]));
+export const destinationTypes: ReadonlyMap<string, DestinationType<unknown>> = new Map(
+  all.map((d) => [d.type, d]),
+);
 
 /** The destination type of a catalog key; an unknown key is a bad request, not a crash. */
 export function getDestinationType(type: string): DestinationType<unknown> {
@@ -33,16 +35,23 @@ export function getDestinationType(type: string): DestinationType<unknown> {
  * with defaults applied. Throws a RudderError naming the first bad field
  * (all issues are in `details.issues`).
  */
-export function parseDestinationConfig<T extends keyof DestinationConfigs>(type: T, raw: unknown): DestinationConfigs[T];
+export function parseDestinationConfig<T extends keyof DestinationConfigs>(
+  type: T,
+  raw: unknown,
+): DestinationConfigs[T];
 export function parseDestinationConfig(type: string, raw: unknown): unknown;
 export function parseDestinationConfig(type: string, raw: unknown): unknown {
   const result = getDestinationType(type).configSchema.safeParse(raw);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => ({ field: fieldOf(issue.path), message: issue.message }));
   const first = issues[0] ?? { field: '(config)', message: 'invalid' };
-  throw new RudderError('invalid_request', `invalid ${type} destination config: ${first.field}: ${first.message}`, {
-    details: { type, field: first.field, issues },
-  });
+  throw new RudderError(
+    'invalid_request',
+    `invalid ${type} destination config: ${first.field}: ${first.message}`,
+    {
+      details: { type, field: first.field, issues },
+    },
+  );
 }
 
 function fieldOf(path: readonly PropertyKey[]): string {
@@ -88,6 +97,6 @@ export function catalog(): CatalogEntry[] {
     displayName: d.displayName,
     supportedMessageTypes: [...d.supportedMessageTypes],
     delivery: { ...d.delivery },
-    configSchema: z.toJSONSchema(d.configSchema, { io: 'input' }) as Record<string, unknown>,
+    configSchema: z.toJSONSchema(d.configSchema, { io: 'input' }),
   }));
 }

@@ -115,7 +115,7 @@ export class JobsDb {
   async recordRouterRound(
     destinationId: string,
     round: {
-      outcomes: (RouterOutcome & { userKey: string; dataset: number })[];
+      outcomes: (RouterOutcome & { userKey: string; dataset: number; hadStatus: boolean })[];
       held: HeldJob[];
       cursors: { partitionId: number; from: number; to: number }[];
       failed: NewFailedEvent[];

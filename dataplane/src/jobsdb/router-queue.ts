@@ -186,7 +186,7 @@ export async function recordRouterRound(
   client: pg.PoolClient,
   destinationId: string,
   round: {
-    outcomes: (RouterOutcome & { userKey: string; dataset: number })[];
+    outcomes: (RouterOutcome & { userKey: string; dataset: number; hadStatus: boolean })[];
     held: HeldJob[];
     cursors: { partitionId: number; from: number; to: number }[];
   },
@@ -205,6 +205,8 @@ export async function recordRouterRound(
   };
   const rows: Row[] = [];
   for (const o of round.outcomes) {
+    // A fresh job that succeeded needs no status row: the cursor moving past it says it is done.
+    if (o.state === 'succeeded' && !o.hadStatus) continue;
     rows.push({
       dataset: o.dataset,
       jobId: o.jobId,

@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS gw_cursor (
   job_id bigint NOT NULL DEFAULT 0
 );
 
--- Per (destination, partition): every delivery job with job_id <= job_id has a status row.
+-- Per (destination, partition): every delivery job with job_id <= job_id was attempted or held; those not
+-- finished have a status row (state 'waiting'), finished ones may have none.
 CREATE TABLE IF NOT EXISTS rt_cursor (
   destination_id text NOT NULL,
   partition_id int NOT NULL,

@@ -17,7 +17,7 @@ export interface DeliveryContext {
   random?: () => number;
 }
 
-export type Outcome = RouterOutcome & { userKey: string; dataset: number };
+export type Outcome = RouterOutcome & { userKey: string; dataset: number; hadStatus: boolean };
 
 export interface RoundResult {
   outcomes: Outcome[];
@@ -136,7 +136,13 @@ function apply(
   const statusCode = response.kind === 'response' ? response.status : 0;
   const text = describe(response);
   for (const job of jobs) {
-    const base = { jobId: job.jobId, partitionId: job.partitionId, userKey: job.userKey, dataset: job.dataset };
+    const base = {
+      jobId: job.jobId,
+      partitionId: job.partitionId,
+      userKey: job.userKey,
+      dataset: job.dataset,
+      hadStatus: job.status !== null,
+    };
     if (classification === 'success') {
       result.outcomes.push({ ...base, state: 'succeeded', statusCode });
       continue;

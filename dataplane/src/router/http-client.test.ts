@@ -61,13 +61,26 @@ describe('HttpClient', () => {
       res.writeHead(201, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
     const result = await client.send(
-      { method: 'PUT', url: `${server.url}/hook?x=1`, headers: { 'content-type': 'application/json', 'x-token': 't' }, body: '{"a":1}' },
+      {
+        method: 'PUT',
+        url: `${server.url}/hook?x=1`,
+        headers: { 'content-type': 'application/json', 'x-token': 't' },
+        body: '{"a":1}',
+      },
       5000,
     );
     expect(result).toMatchObject({ kind: 'response', status: 201, body: '{"ok":true}' });
-    expect(result.kind === 'response' && result.headers).toMatchObject({ 'x-request-id': 'abc', 'set-cookie': 'a=1, b=2' });
+    expect(result.kind === 'response' && result.headers).toMatchObject({
+      'x-request-id': 'abc',
+      'set-cookie': 'a=1, b=2',
+    });
     expect(server.received).toEqual([
-      expect.objectContaining({ method: 'PUT', url: '/hook?x=1', body: '{"a":1}', headers: expect.objectContaining({ 'x-token': 't' }) }),
+      expect.objectContaining({
+        method: 'PUT',
+        url: '/hook?x=1',
+        body: '{"a":1}',
+        headers: expect.objectContaining({ 'x-token': 't' }) as unknown,
+      }),
     ]);
   });
 
@@ -86,7 +99,8 @@ describe('HttpClient', () => {
 
   it('keeps connections alive across consecutive requests to one origin', async () => {
     const server = await serve((_req, res) => res.end('ok'));
-    for (let i = 0; i < 10; i++) await client.send({ method: 'POST', url: server.url, headers: {}, body: '{}' }, 5000);
+    for (let i = 0; i < 10; i++)
+      await client.send({ method: 'POST', url: server.url, headers: {}, body: '{}' }, 5000);
     // undici frees a connection a tick after the body ends, so the second request may open one more.
     expect(server.connections()).toBeLessThanOrEqual(2);
   });
@@ -112,7 +126,10 @@ describe('HttpClient', () => {
 
   it('reports a refused connection as ECONNREFUSED', async () => {
     const port = await freePort();
-    const result = await client.send({ method: 'POST', url: `http://127.0.0.1:${port}/`, headers: {}, body: '{}' }, 5000);
+    const result = await client.send(
+      { method: 'POST', url: `http://127.0.0.1:${port}/`, headers: {}, body: '{}' },
+      5000,
+    );
     expect(result).toMatchObject({ kind: 'network-error', code: 'ECONNREFUSED' });
   });
 
@@ -138,8 +155,12 @@ describe('HttpClient', () => {
 
 describe('networkErrorOf', () => {
   it('maps every kind of timeout to "timeout"', () => {
-    expect(networkErrorOf(Object.assign(new Error('h'), { code: 'UND_ERR_HEADERS_TIMEOUT' })).code).toBe('timeout');
-    expect(networkErrorOf(Object.assign(new Error('c'), { code: 'UND_ERR_CONNECT_TIMEOUT' })).code).toBe('timeout');
+    expect(networkErrorOf(Object.assign(new Error('h'), { code: 'UND_ERR_HEADERS_TIMEOUT' })).code).toBe(
+      'timeout',
+    );
+    expect(networkErrorOf(Object.assign(new Error('c'), { code: 'UND_ERR_CONNECT_TIMEOUT' })).code).toBe(
+      'timeout',
+    );
     expect(networkErrorOf(new DOMException('t', 'TimeoutError')).code).toBe('timeout');
   });
 
@@ -150,8 +171,12 @@ describe('networkErrorOf', () => {
 
   it('uses the cause of a socket error, ECONNRESET when there is none', () => {
     const cause = Object.assign(new Error('pipe'), { code: 'EPIPE' });
-    expect(networkErrorOf(Object.assign(new Error('s', { cause }), { code: 'UND_ERR_SOCKET' })).code).toBe('EPIPE');
-    expect(networkErrorOf(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })).code).toBe('ECONNRESET');
+    expect(networkErrorOf(Object.assign(new Error('s', { cause }), { code: 'UND_ERR_SOCKET' })).code).toBe(
+      'EPIPE',
+    );
+    expect(
+      networkErrorOf(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })).code,
+    ).toBe('ECONNRESET');
   });
 
   it('falls back to UNKNOWN for things without a code', () => {

@@ -51,7 +51,12 @@ export class HttpClient {
         bodyTimeout: timeoutMs,
       });
       const body = await readCapped(response.body, this.#maxBody);
-      return { kind: 'response', status: response.statusCode, headers: flattenHeaders(response.headers), body };
+      return {
+        kind: 'response',
+        status: response.statusCode,
+        headers: flattenHeaders(response.headers),
+        body,
+      };
     } catch (err) {
       return { kind: 'network-error', ...networkErrorOf(err) };
     }
@@ -86,7 +91,12 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
   return out;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /**
  * A stable code for a transport failure: `timeout` for every kind of
@@ -95,12 +105,16 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
  */
 export function networkErrorOf(err: unknown): { code: string; message: string } {
   // Duck-typed: AbortSignal's DOMException and undici's errors need not share this realm's Error.
-  const fields = typeof err === 'object' && err !== null ? (err as { name?: unknown; message?: unknown; cause?: unknown }) : {};
+  const fields =
+    typeof err === 'object' && err !== null
+      ? (err as { name?: unknown; message?: unknown; cause?: unknown })
+      : {};
   const message = typeof fields.message === 'string' ? fields.message : String(err);
   const name = typeof fields.name === 'string' ? fields.name : '';
   const code = codeOf(err);
   const cause = codeOf(fields.cause);
-  if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) return { code: 'timeout', message };
+  if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code)))
+    return { code: 'timeout', message };
   if (name === 'AbortError') return { code: 'aborted', message };
   // "other side closed" and friends: the peer dropped the connection mid-exchange.
   if (code === 'UND_ERR_SOCKET') return { code: cause ?? 'ECONNRESET', message };

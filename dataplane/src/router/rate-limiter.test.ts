@@ -99,7 +99,9 @@ describe('RateLimiter.reserve and acquire', () => {
   it('queues reservations in call order, each one token later', () => {
     const limiter = new RateLimiter(fakeClock());
     limiter.reserve('d1', 2, 2);
-    expect([limiter.reserve('d1', 1, 2), limiter.reserve('d1', 1, 2), limiter.reserve('d1', 1, 2)]).toEqual([500, 1000, 1500]);
+    expect([limiter.reserve('d1', 1, 2), limiter.reserve('d1', 1, 2), limiter.reserve('d1', 1, 2)]).toEqual([
+      500, 1000, 1500,
+    ]);
   });
 
   it('acquire returns at once while tokens last and sleeps for the wait after that', async () => {

@@ -1,5 +1,11 @@
 import type { DeliveryResponse } from '../destinations/contract.ts';
-import { classifyFor, classifyResponse, nextAttemptDelayMs, retryAfterMs, shouldAbort } from './retry-policy.ts';
+import {
+  classifyFor,
+  classifyResponse,
+  nextAttemptDelayMs,
+  retryAfterMs,
+  shouldAbort,
+} from './retry-policy.ts';
 
 const response = (status: number): DeliveryResponse => ({ kind: 'response', status, headers: {}, body: '' });
 
@@ -16,12 +22,17 @@ describe('classifyResponse', () => {
     expect(classifyResponse(response(status))).toBe('abort');
   });
 
-  it.each([100, 199, 301, 302, 304, 399])('retries the unexpected %i rather than dropping the job', (status) => {
-    expect(classifyResponse(response(status))).toBe('retry');
-  });
+  it.each([100, 199, 301, 302, 304, 399])(
+    'retries the unexpected %i rather than dropping the job',
+    (status) => {
+      expect(classifyResponse(response(status))).toBe('retry');
+    },
+  );
 
   it('retries network errors, timeouts included', () => {
-    expect(classifyResponse({ kind: 'network-error', code: 'ECONNREFUSED', message: 'refused' })).toBe('retry');
+    expect(classifyResponse({ kind: 'network-error', code: 'ECONNREFUSED', message: 'refused' })).toBe(
+      'retry',
+    );
     expect(classifyResponse({ kind: 'network-error', code: 'timeout', message: 'timed out' })).toBe('retry');
   });
 });
@@ -125,7 +136,11 @@ describe('shouldAbort', () => {
 
   it('accepts Dates as well as epoch milliseconds', () => {
     const first = new Date('2026-01-01T00:00:00Z');
-    expect(shouldAbort({ ...window, attempts: 3, firstAttemptAt: first, now: new Date('2026-01-01T03:00:00Z') })).toBe(true);
-    expect(shouldAbort({ ...window, attempts: 3, firstAttemptAt: first, now: new Date('2026-01-01T02:59:59Z') })).toBe(false);
+    expect(
+      shouldAbort({ ...window, attempts: 3, firstAttemptAt: first, now: new Date('2026-01-01T03:00:00Z') }),
+    ).toBe(true);
+    expect(
+      shouldAbort({ ...window, attempts: 3, firstAttemptAt: first, now: new Date('2026-01-01T02:59:59Z') }),
+    ).toBe(false);
   });
 });

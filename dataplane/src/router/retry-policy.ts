@@ -87,6 +87,12 @@ export interface AbortCheck {
  * attempts were spread by backoff), and many quick failures alone must not
  * abort before the window has passed.
  */
-export function shouldAbort({ attempts, firstAttemptAt, now, retryWindowMs, minAttempts }: AbortCheck): boolean {
+export function shouldAbort({
+  attempts,
+  firstAttemptAt,
+  now,
+  retryWindowMs,
+  minAttempts,
+}: AbortCheck): boolean {
   return attempts >= minAttempts && Number(now) - Number(firstAttemptAt) >= retryWindowMs;
 }

@@ -7,7 +7,7 @@ export interface MockAmplitudeRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  /** Parsed JSON body; undefined when it was not JSON. */
+  /** Parsed JSON body; undefined when it was not JSON or was refused before parsing (failNext, 404, 405, 413). */
   body: unknown;
   bytes: number;
   status: number;
@@ -49,15 +49,25 @@ export async function startMockAmplitude(): Promise<MockAmplitude> {
 
   const handle = (req: IncomingMessage, raw: Buffer, bytes: number, res: ServerResponse): void => {
     const record = (status: number, response: Record<string, unknown>, body?: unknown): void => {
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body, bytes, status, response });
+      requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body,
+        bytes,
+        status,
+        response,
+      });
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(response));
     };
     const failure = failures.shift();
     if (failure !== undefined) {
-      if (failure.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(failure.retryAfterSeconds));
+      if (failure.retryAfterSeconds !== undefined)
+        res.setHeader('retry-after', String(failure.retryAfterSeconds));
       return record(failure.status, failureBody(failure.status));
     }
-    if (new URL(req.url ?? '/', 'http://mock').pathname !== '/2/httpapi') return record(404, { code: 404, error: 'Not found' });
+    if (new URL(req.url ?? '/', 'http://mock').pathname !== '/2/httpapi')
+      return record(404, { code: 404, error: 'Not found' });
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       return record(405, { code: 405, error: 'Method not allowed' });
@@ -86,7 +96,12 @@ export async function startMockAmplitude(): Promise<MockAmplitude> {
     }
     record(
       200,
-      { code: 200, events_ingested: verdict.events.length, payload_size_bytes: bytes, server_upload_time: Date.now() },
+      {
+        code: 200,
+        events_ingested: verdict.events.length,
+        payload_size_bytes: bytes,
+        server_upload_time: Date.now(),
+      },
       body,
     );
   };
@@ -124,7 +139,13 @@ export async function startMockAmplitude(): Promise<MockAmplitude> {
 
 function failureBody(status: number): Record<string, unknown> {
   if (status === 429) {
-    return { code: 429, error: 'Too many requests for some devices and users', eps_threshold: 30, throttled_devices: {}, throttled_users: {} };
+    return {
+      code: 429,
+      error: 'Too many requests for some devices and users',
+      eps_threshold: 30,
+      throttled_devices: {},
+      throttled_users: {},
+    };
   }
   if (status === 413) return { code: 413, error: 'Payload too large' };
   return { code: status, error: status >= 500 ? 'Internal error, please retry' : 'Request failed' };
@@ -134,7 +155,8 @@ type Verdict =
   | { ok: true; events: Record<string, unknown>[] }
   | { ok: false; status: number; response: Record<string, unknown> };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The HTTP V2 upload rules, from Amplitude's documentation: `api_key` and a
@@ -145,14 +167,20 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
  * destination's code so that it checks the mapping rather than mirroring it.
  */
 export function validateUpload(body: unknown): Verdict {
-  const bad = (response: Record<string, unknown>): Verdict => ({ ok: false, status: 400, response: { code: 400, ...response } });
+  const bad = (response: Record<string, unknown>): Verdict => ({
+    ok: false,
+    status: 400,
+    response: { code: 400, ...response },
+  });
   if (!isObject(body)) return bad({ error: 'Invalid JSON request body' });
   if (typeof body['api_key'] !== 'string' || body['api_key'] === '') {
     return bad({ error: 'Request missing required field', missing_field: 'api_key' });
   }
   const events = body['events'];
-  if (!Array.isArray(events) || events.length === 0) return bad({ error: 'Request missing required field', missing_field: 'events' });
-  if (events.length > MAX_EVENTS) return { ok: false, status: 413, response: { code: 413, error: 'Payload too large' } };
+  if (!Array.isArray(events) || events.length === 0)
+    return bad({ error: 'Request missing required field', missing_field: 'events' });
+  if (events.length > MAX_EVENTS)
+    return { ok: false, status: 413, response: { code: 413, error: 'Payload too large' } };
   const options = body['options'];
   let minIdLength = DEFAULT_MIN_ID_LENGTH;
   if (options !== undefined) {
@@ -177,10 +205,12 @@ export function validateUpload(body: unknown): Verdict {
     const { user_id: userId, device_id: deviceId } = event;
     if (userId === undefined && deviceId === undefined) flag(missing, 'user_id or device_id', i);
     if (userId !== undefined && !validId(userId)) flag(invalid, 'user_id', i);
-    if (deviceId !== undefined && (!validId(deviceId) || /^[0-]+$/.test(deviceId as string))) flag(invalid, 'device_id', i);
+    if (deviceId !== undefined && (!validId(deviceId) || /^[0-]+$/.test(deviceId as string)))
+      flag(invalid, 'device_id', i);
     const time = event['time'];
     if (time !== undefined && !(Number.isInteger(time) && (time as number) >= 0)) flag(invalid, 'time', i);
-    if (event['insert_id'] !== undefined && typeof event['insert_id'] !== 'string') flag(invalid, 'insert_id', i);
+    if (event['insert_id'] !== undefined && typeof event['insert_id'] !== 'string')
+      flag(invalid, 'insert_id', i);
     for (const field of ['event_properties', 'user_properties', 'groups', 'group_properties']) {
       if (event[field] !== undefined && !isObject(event[field])) flag(invalid, field, i);
     }

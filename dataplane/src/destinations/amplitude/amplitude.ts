@@ -63,7 +63,9 @@ function namesEvents(body: string): boolean {
   const error = asRecord(parsed);
   return ['events_with_invalid_fields', 'events_with_missing_fields'].some((key) => {
     const byField = asRecord(error?.[key]);
-    return byField !== undefined && Object.values(byField).some((ids) => Array.isArray(ids) && ids.length > 0);
+    return (
+      byField !== undefined && Object.values(byField).some((ids) => Array.isArray(ids) && ids.length > 0)
+    );
   });
 }
 

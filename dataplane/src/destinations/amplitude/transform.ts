@@ -50,13 +50,25 @@ const TYPE = 'amplitude';
  * group's traits (when it has any).
  */
 export function toAmplitudeEvents(event: RudderEvent, config: AmplitudeConfig): AmplitudeEvent[] {
-  const base: Omit<AmplitudeEvent, 'event_type'> = { ...identity(event, config), ...timeAndId(event), ...contextFields(event) };
+  const base: Omit<AmplitudeEvent, 'event_type'> = {
+    ...identity(event, config),
+    ...timeAndId(event),
+    ...contextFields(event),
+  };
   const properties = asRecord(event.properties) ?? {};
   switch (event.type) {
     case 'track': {
       const name = stringAt(event, 'event');
-      if (name === undefined) throw new TransformError(TYPE, 'invalid_field', 'track event has no name', { field: 'event' });
-      return [compact({ ...base, event_type: name, event_properties: properties, ...revenueFields(properties) }) as AmplitudeEvent];
+      if (name === undefined)
+        throw new TransformError(TYPE, 'invalid_field', 'track event has no name', { field: 'event' });
+      return [
+        compact({
+          ...base,
+          event_type: name,
+          event_properties: properties,
+          ...revenueFields(properties),
+        }) as AmplitudeEvent,
+      ];
     }
     case 'page':
     case 'screen': {
@@ -67,18 +79,27 @@ export function toAmplitudeEvents(event: RudderEvent, config: AmplitudeConfig): 
     }
     case 'identify': {
       const traits = asRecord(event.traits) ?? recordAt(event, 'context.traits') ?? {};
-      return [compact({ ...base, event_type: '$identify', user_properties: { $set: traits } }) as AmplitudeEvent];
+      return [
+        compact({ ...base, event_type: '$identify', user_properties: { $set: traits } }) as AmplitudeEvent,
+      ];
     }
     case 'group':
       return groupEvents(event, config, base);
     case 'alias':
-      throw new TransformError(TYPE, 'unsupported_message_type', 'Amplitude does not support alias', { field: 'type' });
+      throw new TransformError(TYPE, 'unsupported_message_type', 'Amplitude does not support alias', {
+        field: 'type',
+      });
   }
 }
 
-function groupEvents(event: RudderEvent, config: AmplitudeConfig, base: Omit<AmplitudeEvent, 'event_type'>): AmplitudeEvent[] {
+function groupEvents(
+  event: RudderEvent,
+  config: AmplitudeConfig,
+  base: Omit<AmplitudeEvent, 'event_type'>,
+): AmplitudeEvent[] {
   const groupId = stringAt(event, 'groupId');
-  if (groupId === undefined) throw new TransformError(TYPE, 'invalid_field', 'group event has no groupId', { field: 'groupId' });
+  if (groupId === undefined)
+    throw new TransformError(TYPE, 'invalid_field', 'group event has no groupId', { field: 'groupId' });
   const { groupType: rawType, ...traits } = asRecord(event.traits) ?? {};
   const groupType = typeof rawType === 'string' && rawType !== '' ? rawType : config.defaultGroupType;
   const groups = { [groupType]: groupId };
@@ -87,7 +108,15 @@ function groupEvents(event: RudderEvent, config: AmplitudeConfig, base: Omit<Amp
   const out = [compact(membership) as AmplitudeEvent];
   if (Object.keys(traits).length > 0) {
     const insertId = `${event.messageId}:group`;
-    out.push(compact({ ...base, insert_id: insertId, event_type: '$groupidentify', groups, group_properties: { $set: traits } }) as AmplitudeEvent);
+    out.push(
+      compact({
+        ...base,
+        insert_id: insertId,
+        event_type: '$groupidentify',
+        groups,
+        group_properties: { $set: traits },
+      }) as AmplitudeEvent,
+    );
   }
   return out;
 }
@@ -97,14 +126,29 @@ function identity(event: RudderEvent, config: AmplitudeConfig): { user_id?: stri
   const userId = stringAt(event, 'userId');
   // Amplitude rejects all-zero device ids (IDFA with Limit Ad Tracking); fall back to the anonymous id.
   const contextDeviceId = stringAt(event, 'context.device.id');
-  const deviceId = contextDeviceId !== undefined && !/^[0-]+$/.test(contextDeviceId) ? contextDeviceId : stringAt(event, 'anonymousId');
+  const fromContext = contextDeviceId !== undefined && !/^[0-]+$/.test(contextDeviceId);
+  const deviceId = fromContext ? contextDeviceId : stringAt(event, 'anonymousId');
   if (userId === undefined && deviceId === undefined) {
-    throw new TransformError(TYPE, 'missing_identifier', 'Amplitude needs a userId or an anonymousId/device id', { field: 'userId' });
+    throw new TransformError(
+      TYPE,
+      'missing_identifier',
+      'Amplitude needs a userId or an anonymousId/device id',
+      { field: 'userId' },
+    );
   }
   const min = minIdLengthOf(config);
-  for (const [field, value] of [['userId', userId], ['anonymousId', deviceId]] as const) {
+  const deviceField = fromContext ? 'context.device.id' : 'anonymousId';
+  for (const [field, value] of [
+    ['userId', userId],
+    [deviceField, deviceId],
+  ] as const) {
     if (value !== undefined && value.length < min) {
-      throw new TransformError(TYPE, 'identifier_too_short', `${field} "${value}" is shorter than ${min} characters; lower minIdLength in the destination config to accept it`, { field });
+      throw new TransformError(
+        TYPE,
+        'identifier_too_short',
+        `${field} "${value}" is shorter than ${min} characters; lower minIdLength in the destination config to accept it`,
+        { field },
+      );
     }
   }
   return compact({ user_id: userId, device_id: deviceId });
@@ -112,7 +156,8 @@ function identity(event: RudderEvent, config: AmplitudeConfig): { user_id?: stri
 
 function timeAndId(event: RudderEvent): { time: number; insert_id: string } {
   const time = Date.parse(event.timestamp);
-  if (Number.isNaN(time)) throw new TransformError(TYPE, 'invalid_field', 'timestamp is not a date', { field: 'timestamp' });
+  if (Number.isNaN(time))
+    throw new TransformError(TYPE, 'invalid_field', 'timestamp is not a date', { field: 'timestamp' });
   return { time, insert_id: event.messageId };
 }
 
@@ -125,7 +170,8 @@ function contextFields(event: RudderEvent): Partial<AmplitudeEvent> {
   const libraryVersion = stringAt(event, 'context.library.version');
   const sessionId = numberAt(event, 'context.sessionId');
   return compact({
-    platform: stringAt(event, 'context.device.type') ?? (stringAt(event, 'context.page.url') ? 'Web' : undefined),
+    platform:
+      stringAt(event, 'context.device.type') ?? (stringAt(event, 'context.page.url') ? 'Web' : undefined),
     os_name: os,
     os_version: stringAt(event, 'context.os.version'),
     device_brand: stringAt(event, 'context.device.brand'),
@@ -143,7 +189,12 @@ function contextFields(event: RudderEvent): Partial<AmplitudeEvent> {
     idfa: lowerOs === 'ios' || lowerOs === 'ipados' ? advertisingId : undefined,
     adid: lowerOs === 'android' ? advertisingId : undefined,
     app_version: stringAt(event, 'context.app.version'),
-    library: library === undefined ? undefined : libraryVersion === undefined ? library : `${library}/${libraryVersion}`,
+    library:
+      library === undefined
+        ? undefined
+        : libraryVersion === undefined
+          ? library
+          : `${library}/${libraryVersion}`,
     // Amplitude session ids are the session's start in ms; anything else would split sessions wrongly.
     session_id: sessionId !== undefined && Number.isInteger(sessionId) ? sessionId : undefined,
   });

@@ -29,7 +29,11 @@ export const webhookConfigSchema = z
   .superRefine((config, ctx) => {
     // A GET request has no body to carry a batch in.
     if (config.method === 'GET' && config.batching) {
-      ctx.addIssue({ code: 'custom', path: ['batching'], message: 'batching needs a method with a body (not GET)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['batching'],
+        message: 'batching needs a method with a body (not GET)',
+      });
     }
   });
 

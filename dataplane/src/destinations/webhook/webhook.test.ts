@@ -60,7 +60,11 @@ describe('webhook destination', () => {
     expect(requests[0]).toEqual({
       method: 'POST',
       url: 'https://example.com/hook',
-      headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, authorization: 'Bearer s3cret' },
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        authorization: 'Bearer s3cret',
+      },
       body: JSON.stringify(event()),
     });
     expect(JSON.parse(requests[1]!.body!)).toMatchObject({ messageId: 'm-2' });
@@ -75,8 +79,14 @@ describe('webhook destination', () => {
   });
 
   it('lets configured headers replace the defaults without duplicating them, but keeps the JSON content type', () => {
-    const c = config({ url: 'https://e.com', headers: { 'User-Agent': 'mine', 'Content-Type': 'text/plain' } });
-    expect(webhook.buildRequests([event()], c)[0]!.headers).toEqual({ 'user-agent': 'mine', 'content-type': 'application/json' });
+    const c = config({
+      url: 'https://e.com',
+      headers: { 'User-Agent': 'mine', 'Content-Type': 'text/plain' },
+    });
+    expect(webhook.buildRequests([event()], c)[0]!.headers).toEqual({
+      'user-agent': 'mine',
+      'content-type': 'application/json',
+    });
   });
 
   it('turns an event into query parameters for GET, keeping the configured query', () => {
@@ -85,7 +95,14 @@ describe('webhook destination', () => {
     expect(request!.body).toBeUndefined();
     expect(request!.headers).toEqual({ 'user-agent': USER_AGENT });
     const query = Object.fromEntries(new URL(request!.url).searchParams);
-    expect(query).toMatchObject({ token: 'abc', type: 'track', event: 'Order Completed', userId: 'user-1', total: '12.5', coupon: 'SPRING' });
+    expect(query).toMatchObject({
+      token: 'abc',
+      type: 'track',
+      event: 'Order Completed',
+      userId: 'user-1',
+      total: '12.5',
+      coupon: 'SPRING',
+    });
     // Nested values have no faithful query form and are left out.
     expect(query).not.toHaveProperty('items');
     expect(query).not.toHaveProperty('properties');
@@ -93,6 +110,8 @@ describe('webhook destination', () => {
 
   it('batches only when the config asks for it', () => {
     expect(webhook.deliveryFor?.(config({ url: 'https://e.com' }))).toEqual({ maxBatchSize: 1 });
-    expect(webhook.deliveryFor?.(config({ url: 'https://e.com', batching: true, maxBatchSize: 25 }))).toEqual({ maxBatchSize: 25 });
+    expect(webhook.deliveryFor?.(config({ url: 'https://e.com', batching: true, maxBatchSize: 25 }))).toEqual(
+      { maxBatchSize: 25 },
+    );
   });
 });
