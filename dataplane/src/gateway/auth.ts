@@ -33,6 +33,7 @@ export function authenticate(sources: SourceDirectory, writeKey: string | undefi
   }
   const found = sources.byWriteKey(writeKey);
   if (found === undefined) throw new RudderError('unauthorized', 'unknown write key');
-  if (!found.source.enabled) throw new RudderError('source_disabled', 'the source of this write key is disabled');
+  if (!found.source.enabled)
+    throw new RudderError('source_disabled', 'the source of this write key is disabled');
   return found;
 }

@@ -9,7 +9,7 @@ const decoders: Record<string, (buf: Buffer, options: ZlibOptions) => Promise<Bu
   gzip: promisify(gunzip),
   'x-gzip': promisify(gunzip),
   deflate: promisify(inflate),
-  br: promisify(brotliDecompress) as (buf: Buffer, options: ZlibOptions) => Promise<Buffer>,
+  br: promisify(brotliDecompress),
 };
 
 /** A request body ready for parsing. */
@@ -36,7 +36,10 @@ export async function decodeBody(
   if (encoding !== undefined && encoding !== '' && encoding !== 'identity') {
     const decode = decoders[encoding];
     if (decode === undefined) {
-      throw new RudderError('invalid_request', `unsupported Content-Encoding "${encoding}" (use gzip or none)`);
+      throw new RudderError(
+        'invalid_request',
+        `unsupported Content-Encoding "${encoding}" (use gzip or none)`,
+      );
     }
     bytes = await decompress(decode, bytes, encoding, maxBytes);
   }
@@ -78,7 +81,10 @@ export function parseJson(text: string, maxDepth: number): unknown {
     return sjson.parse(text, null, PARSE_OPTIONS);
   } catch (err) {
     if (err instanceof SyntaxError && err.message.includes('forbidden prototype property')) {
-      throw new RudderError('invalid_json', 'JSON contains a forbidden __proto__ or constructor.prototype key');
+      throw new RudderError(
+        'invalid_json',
+        'JSON contains a forbidden __proto__ or constructor.prototype key',
+      );
     }
     throw new RudderError('invalid_json', `request body is not valid JSON: ${(err as Error).message}`);
   }

@@ -30,7 +30,8 @@ export interface RequestFacts {
  * be pure overhead on the ingestion path.
  */
 export function enrichEvent(event: IncomingEvent, userKey: string, facts: RequestFacts): RudderEvent {
-  const sentAt = event.sentAt === null || event.sentAt === undefined || event.sentAt === '' ? facts.sentAt : event.sentAt;
+  const sentAt =
+    event.sentAt === null || event.sentAt === undefined || event.sentAt === '' ? facts.sentAt : event.sentAt;
   const times = eventTimes({
     timestamp: event.timestamp,
     originalTimestamp: event.originalTimestamp,

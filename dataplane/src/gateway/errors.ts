@@ -79,7 +79,10 @@ export function recordFailure(
   const route = routeOf(request);
   deps.metrics.rejected.inc({ route, code: failure.error.code });
   if (failure.status >= 500 && failure.status !== 503) {
-    deps.logger.error({ err: failure.error.cause ?? thrown, route, reqId: request.id }, failure.error.message);
+    deps.logger.error(
+      { err: failure.error.cause ?? thrown, route, reqId: request.id },
+      failure.error.message,
+    );
   } else if (deps.logger.isLevelEnabled('debug')) {
     deps.logger.debug({ route, reqId: request.id, code: failure.error.code }, failure.error.message);
   }

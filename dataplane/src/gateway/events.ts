@@ -24,10 +24,19 @@ type JsonObject = Record<string, unknown>;
  * `type` in the body. The event's size is the decoded body's size, so no
  * re-serialization is needed to enforce `maxEventBytes`.
  */
-export function singleEvent(doc: unknown, type: MessageType, bodyBytes: number, limits: GatewayLimits): ExtractedEvents {
-  if (!isObject(doc)) throw new RudderError('invalid_request', 'request body must be a JSON object (one event)');
+export function singleEvent(
+  doc: unknown,
+  type: MessageType,
+  bodyBytes: number,
+  limits: GatewayLimits,
+): ExtractedEvents {
+  if (!isObject(doc))
+    throw new RudderError('invalid_request', 'request body must be a JSON object (one event)');
   if (bodyBytes > limits.maxEventBytes) {
-    throw new RudderError('payload_too_large', `event is ${bodyBytes} bytes; the limit is ${limits.maxEventBytes}`);
+    throw new RudderError(
+      'payload_too_large',
+      `event is ${bodyBytes} bytes; the limit is ${limits.maxEventBytes}`,
+    );
   }
   const writeKey = takeWriteKey(doc);
   doc['type'] = type;
@@ -40,25 +49,32 @@ export function singleEvent(doc: unknown, type: MessageType, bodyBytes: number, 
  * `context` and `integrations` are defaults merged under each event's own
  * (the event's keys win, one level deep), as Segment specifies for batches.
  * Every event is checked before any is accepted: one bad event fails the request.
+ * Events are measured against `maxEventBytes` as the client sent them (before
+ * the defaults), and only when the body itself is larger than one event may be.
  */
-export function batchEvents(doc: unknown, limits: GatewayLimits): ExtractedEvents {
-  if (!isObject(doc)) throw new RudderError('invalid_request', 'request body must be a JSON object with a "batch" array');
+export function batchEvents(doc: unknown, bodyBytes: number, limits: GatewayLimits): ExtractedEvents {
+  if (!isObject(doc))
+    throw new RudderError('invalid_request', 'request body must be a JSON object with a "batch" array');
   const batch = doc['batch'];
   if (!Array.isArray(batch)) throw new RudderError('invalid_request', '"batch" must be an array of events');
   if (batch.length === 0) throw new RudderError('invalid_request', 'batch is empty');
   if (batch.length > limits.maxBatchEvents) {
-    throw new RudderError('invalid_request', `batch has ${batch.length} events; the limit is ${limits.maxBatchEvents}`);
+    throw new RudderError(
+      'invalid_request',
+      `batch has ${batch.length} events; the limit is ${limits.maxBatchEvents}`,
+    );
   }
   const context = envelopeObject(doc, 'context');
   const integrations = envelopeObject(doc, 'integrations');
   const sentAt = envelopeString(doc, 'sentAt');
   const writeKey = envelopeString(doc, 'writeKey');
 
+  const measure = bodyBytes > limits.maxEventBytes;
   const events = new Array<IncomingEvent>(batch.length);
   for (let i = 0; i < batch.length; i++) {
     const raw: unknown = batch[i];
     if (!isObject(raw)) throw eventError(i, `batch[${i}] must be an object`);
-    if (exceedsJsonBytes(raw, limits.maxEventBytes)) {
+    if (measure && exceedsJsonBytes(raw, limits.maxEventBytes)) {
       throw new RudderError('payload_too_large', `batch[${i}] exceeds ${limits.maxEventBytes} bytes`, {
         details: { index: i },
       });
@@ -76,14 +92,18 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(MESSAGE_TYPES);
 /**
  * Checks one event against the event spec (the shared schema, compiled once
  * at load) and the identity rule: an event must carry `userId` or
- * `anonymousId`, as the user key orders and partitions its events. `index`
- * names the event's position in its batch in the error.
+ * `anonymousId`, as the user key orders and partitions its events. Ids must
+ * also fit the database (see {@link MAX_ID_CHARS}). `index` names the event's
+ * position in its batch in the error.
  */
 export function validateEvent(raw: JsonObject, index: number | undefined): IncomingEvent {
   const where = index === undefined ? 'event' : `batch[${index}]`;
   const type = raw['type'];
   if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
-    throw eventError(index, `${where} has unknown type ${describe(type)}; expected one of ${MESSAGE_TYPES.join(', ')}`);
+    throw eventError(
+      index,
+      `${where} has unknown type ${describe(type)}; expected one of ${MESSAGE_TYPES.join(', ')}`,
+    );
   }
   const parsed = incomingEventSchema.safeParse(raw);
   if (!parsed.success) {
@@ -91,9 +111,31 @@ export function validateEvent(raw: JsonObject, index: number | undefined): Incom
     const path = issue === undefined ? '' : issue.path.map(String).join('.');
     throw eventError(index, `${where}${path === '' ? '' : `.${path}`}: ${issue?.message ?? 'invalid event'}`);
   }
-  if (userKeyOf(parsed.data) === '') throw eventError(index, `${where} has neither userId nor anonymousId`);
-  return parsed.data;
+  const event = parsed.data;
+  if (userKeyOf(event) === '') throw eventError(index, `${where} has neither userId nor anonymousId`);
+  for (const field of KEY_FIELDS) {
+    const value = event[field];
+    if (typeof value !== 'string') continue;
+    if (value.length > MAX_ID_CHARS)
+      throw eventError(index, `${where}.${field} is longer than ${MAX_ID_CHARS} characters`);
+    if (value.includes('\0')) throw eventError(index, `${where}.${field} contains a NUL character`);
+  }
+  return event;
 }
+
+/**
+ * Longest accepted `messageId`/`userId`/`anonymousId`. These become indexed
+ * text columns (user key, dedup key); Postgres refuses btree entries over
+ * ~2.7 kB, and 512 UTF-16 units stay under that in any encoding.
+ */
+export const MAX_ID_CHARS = 512;
+
+/**
+ * The fields stored in text columns besides the event JSON. Postgres text
+ * cannot hold NUL, and one such id would fail the whole group commit it rides
+ * in (other clients' requests included), so it is refused here instead.
+ */
+const KEY_FIELDS = ['messageId', 'userId', 'anonymousId'] as const;
 
 /**
  * Whether `value` serializes to more than `maxBytes` UTF-8 bytes. A UTF-16

@@ -21,22 +21,38 @@ export interface GatewayMetrics {
  */
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   return {
-    requests: counter(registry, 'rudder_gateway_requests_total', 'HTTP requests answered', ['route', 'status']),
+    requests: counter(registry, 'rudder_gateway_requests_total', 'HTTP requests answered', [
+      'route',
+      'status',
+    ]),
     rejected: counter(registry, 'rudder_gateway_rejected_requests_total', 'Requests refused, by error code', [
       'route',
       'code',
     ]),
     events: counter(registry, 'rudder_gateway_events_total', 'Events acknowledged to clients', ['outcome']),
-    duration: histogram(registry, 'rudder_gateway_request_duration_seconds', 'Request latency', ['route'], [
-      ...LATENCY_BUCKETS_SECONDS,
-    ]),
-    bodyBytes: histogram(registry, 'rudder_gateway_request_body_bytes', 'Request body size on the wire', ['route'], [
-      256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216,
-    ]),
+    duration: histogram(
+      registry,
+      'rudder_gateway_request_duration_seconds',
+      'Request latency',
+      ['route'],
+      [...LATENCY_BUCKETS_SECONDS],
+    ),
+    bodyBytes: histogram(
+      registry,
+      'rudder_gateway_request_body_bytes',
+      'Request body size on the wire',
+      ['route'],
+      [256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576, 4_194_304, 16_777_216],
+    ),
   };
 }
 
-function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
+function counter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: L[],
+): Counter<L> {
   const existing = registry.getSingleMetric(name);
   if (existing !== undefined) return existing as Counter<L>;
   return new Counter<L>({ name, help, labelNames, registers: [registry] });

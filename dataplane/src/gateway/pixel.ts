@@ -3,7 +3,10 @@ import { parseJson } from './body.ts';
 import { isObject } from './events.ts';
 
 /** A transparent 1x1 GIF, the answer to every pixel request. */
-export const PIXEL_GIF: Buffer = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+export const PIXEL_GIF: Buffer = Buffer.from(
+  'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7',
+  'base64',
+);
 
 /** Query parameters as fastify parses them: repeated keys arrive as arrays. */
 export type QueryParams = Record<string, string | string[] | undefined>;
@@ -28,7 +31,11 @@ const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'construct
  * Paths through `__proto__`/`constructor`/`prototype` or deeper than
  * `maxDepth` are refused, like the same keys in a JSON body.
  */
-export function pixelEventFromQuery(query: QueryParams, type: 'track' | 'page', maxDepth: number): PixelRequest {
+export function pixelEventFromQuery(
+  query: QueryParams,
+  type: 'track' | 'page',
+  maxDepth: number,
+): PixelRequest {
   const event: Record<string, unknown> = { channel: 'web' };
   let writeKey: string | undefined;
   for (const key of Object.keys(query)) {
@@ -40,15 +47,25 @@ export function pixelEventFromQuery(query: QueryParams, type: 'track' | 'page', 
       continue;
     }
     const path = key.split('.');
-    if (path.length > maxDepth) throw new RudderError('invalid_json', `query parameter "${key}" nests deeper than ${maxDepth}`);
+    if (path.length > maxDepth)
+      throw new RudderError('invalid_json', `query parameter "${key}" nests deeper than ${maxDepth}`);
     if (path.some((segment) => segment === '' || FORBIDDEN_SEGMENTS.has(segment))) {
       throw new RudderError('invalid_request', `query parameter "${key}" is not a valid field path`);
     }
-    setPath(event, path, JSON_FIELDS.has(key) && value.startsWith('{') ? parseJsonObject(key, value, maxDepth) : value);
+    setPath(
+      event,
+      path,
+      JSON_FIELDS.has(key) && value.startsWith('{') ? parseJsonObject(key, value, maxDepth) : value,
+    );
   }
   event['type'] = type;
   const anonymousId = event['anonymousId'];
-  if (typeof anonymousId === 'string' && anonymousId.length >= 2 && anonymousId.startsWith('"') && anonymousId.endsWith('"')) {
+  if (
+    typeof anonymousId === 'string' &&
+    anonymousId.length >= 2 &&
+    anonymousId.startsWith('"') &&
+    anonymousId.endsWith('"')
+  ) {
     event['anonymousId'] = anonymousId.slice(1, -1);
   }
   if (type === 'page' && event['name'] === '') event['name'] = 'Unknown Page';
@@ -61,7 +78,8 @@ export function pixelEventFromQuery(query: QueryParams, type: 'track' | 'page', 
 /** `properties={"plan":"pro"}` style parameters: the whole object in one parameter. */
 function parseJsonObject(key: string, value: string, maxDepth: number): unknown {
   const parsed = parseJson(value, maxDepth - 1);
-  if (!isObject(parsed)) throw new RudderError('invalid_request', `query parameter "${key}" must be a JSON object`);
+  if (!isObject(parsed))
+    throw new RudderError('invalid_request', `query parameter "${key}" must be a JSON object`);
   return parsed;
 }
 
@@ -77,7 +95,10 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     } else if (isObject(next)) {
       node = next;
     } else {
-      throw new RudderError('invalid_request', `query parameter "${path.join('.')}" conflicts with "${path.slice(0, i + 1).join('.')}"`);
+      throw new RudderError(
+        'invalid_request',
+        `query parameter "${path.join('.')}" conflicts with "${path.slice(0, i + 1).join('.')}"`,
+      );
     }
   }
   const last = path[path.length - 1]!;
@@ -85,6 +106,9 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   // `properties={...}` and `properties.x=1` in one URL combine rather than one silently replacing the other.
   if (isObject(existing) && isObject(value)) Object.assign(existing, value);
   else if (isObject(existing)) {
-    throw new RudderError('invalid_request', `query parameter "${path.join('.')}" conflicts with nested parameters`);
+    throw new RudderError(
+      'invalid_request',
+      `query parameter "${path.join('.')}" conflicts with nested parameters`,
+    );
   } else node[last] = value;
 }

@@ -36,12 +36,15 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: IngestContext): 
     const extract: Extract = (doc, bodyBytes) => singleEvent(doc, type, bodyBytes, ctx.limits);
     app.post(`/v1/${type}`, (request) => ingest(ctx, request, extract, undefined));
   }
-  const extractBatch: Extract = (doc) => batchEvents(doc, ctx.limits);
+  const extractBatch: Extract = (doc, bodyBytes) => batchEvents(doc, bodyBytes, ctx.limits);
   app.post('/v1/batch', (request) => ingest(ctx, request, extractBatch, undefined));
   app.post('/v1/import', (request) => ingest(ctx, request, extractBatch, undefined));
   app.post('/beacon/v1/batch', (request) => ingest(ctx, request, extractBatch, queryWriteKey(request)));
   for (const type of ['track', 'page'] as const) {
-    app.get(`/pixel/v1/${type}`, (request, reply) => pixel(ctx, request, reply, type));
+    // No automatic HEAD route: link checkers and prefetchers HEAD image URLs, and each would count as an event.
+    app.get(`/pixel/v1/${type}`, { exposeHeadRoute: false }, (request, reply) =>
+      pixel(ctx, request, reply, type),
+    );
   }
 }
 
@@ -50,7 +53,12 @@ export function registerIngestRoutes(app: FastifyInstance, ctx: IngestContext): 
  * every event, enrich, then a single store call. Nothing is written unless all
  * of it is valid, and the answer waits for the commit.
  */
-async function ingest(ctx: IngestContext, request: FastifyRequest, extract: Extract, queryKey: string | undefined): Promise<string> {
+async function ingest(
+  ctx: IngestContext,
+  request: FastifyRequest,
+  extract: Extract,
+  queryKey: string | undefined,
+): Promise<string> {
   const receivedAt = ctx.now();
   const outsideKey = writeKeyFromAuthorization(request.headers.authorization) ?? queryKey;
   // A key outside the body is checked first, so unknown keys cost no decompression or parsing.
@@ -59,7 +67,12 @@ async function ingest(ctx: IngestContext, request: FastifyRequest, extract: Extr
   const body = await decodeBody(request.body as Buffer | undefined, encoding, ctx.limits.maxRequestBytes);
   const extracted = extract(parseJson(body.text, ctx.limits.maxJsonDepth), body.bytes);
   source ??= authenticate(ctx.sources, extracted.writeKey);
-  const jobs = buildJobs(extracted.events, source, factsOf(ctx, request, receivedAt, extracted.sentAt), ctx.partitions);
+  const jobs = buildJobs(
+    extracted.events,
+    source,
+    factsOf(ctx, request, receivedAt, extracted.sentAt),
+    ctx.partitions,
+  );
   const result = await commitJobs(ctx.store, jobs, source.source.dedupWindowSeconds);
   countEvents(ctx.metrics, result);
   return 'OK';
@@ -70,16 +83,33 @@ async function ingest(ctx: IngestContext, request: FastifyRequest, extract: Extr
  * an error), but stores nothing unless the event is valid and committed;
  * refusals are still counted and logged like any other.
  */
-async function pixel(ctx: IngestContext, request: FastifyRequest, reply: FastifyReply, type: 'track' | 'page'): Promise<Buffer> {
+async function pixel(
+  ctx: IngestContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  type: 'track' | 'page',
+): Promise<Buffer> {
   reply.header('content-type', 'image/gif').header('cache-control', 'no-cache, no-store, must-revalidate');
   try {
     const receivedAt = ctx.now();
-    const { writeKey, event } = pixelEventFromQuery(request.query as QueryParams, type, ctx.limits.maxJsonDepth);
-    const source = authenticate(ctx.sources, writeKeyFromAuthorization(request.headers.authorization) ?? writeKey);
+    const { writeKey, event } = pixelEventFromQuery(
+      request.query as QueryParams,
+      type,
+      ctx.limits.maxJsonDepth,
+    );
+    const source = authenticate(
+      ctx.sources,
+      writeKeyFromAuthorization(request.headers.authorization) ?? writeKey,
+    );
     if (exceedsJsonBytes(event, ctx.limits.maxEventBytes)) {
       throw new RudderError('payload_too_large', `event exceeds ${ctx.limits.maxEventBytes} bytes`);
     }
-    const jobs = buildJobs([validateEvent(event, undefined)], source, factsOf(ctx, request, receivedAt, undefined), ctx.partitions);
+    const jobs = buildJobs(
+      [validateEvent(event, undefined)],
+      source,
+      factsOf(ctx, request, receivedAt, undefined),
+      ctx.partitions,
+    );
     countEvents(ctx.metrics, await commitJobs(ctx.store, jobs, source.source.dedupWindowSeconds));
   } catch (err) {
     recordFailure(request, httpFailureOf(err, ctx.limits.maxRequestBytes), err, ctx);
@@ -87,11 +117,20 @@ async function pixel(ctx: IngestContext, request: FastifyRequest, reply: Fastify
   return PIXEL_GIF;
 }
 
-function factsOf(ctx: IngestContext, request: FastifyRequest, receivedAt: Date, sentAt: string | undefined): RequestFacts {
+function factsOf(
+  ctx: IngestContext,
+  request: FastifyRequest,
+  receivedAt: Date,
+  sentAt: string | undefined,
+): RequestFacts {
   return {
     receivedAt,
     receivedAtIso: receivedAt.toISOString(),
-    requestIp: requestIp(request.headers['x-forwarded-for'], request.socket.remoteAddress, ctx.trustForwardedFor),
+    requestIp: requestIp(
+      request.headers['x-forwarded-for'],
+      request.socket.remoteAddress,
+      ctx.trustForwardedFor,
+    ),
     sentAt,
   };
 }

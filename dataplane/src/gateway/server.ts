@@ -85,7 +85,13 @@ export function createGatewayServer(deps: GatewayDeps): FastifyInstance {
   return app;
 }
 
-function observe(metrics: GatewayMetrics, route: string, status: number, elapsedMs: number, body: unknown): void {
+function observe(
+  metrics: GatewayMetrics,
+  route: string,
+  status: number,
+  elapsedMs: number,
+  body: unknown,
+): void {
   metrics.requests.inc({ route, status: String(status) });
   metrics.duration.observe({ route }, elapsedMs / 1000);
   if (Buffer.isBuffer(body)) metrics.bodyBytes.observe({ route }, body.length);

@@ -30,7 +30,8 @@ export function eventTimes(input: {
   if (original === undefined) return { originalTimestamp: null, timestamp: input.receivedAt.toISOString() };
 
   const originalMs = Date.parse(original);
-  if (Number.isNaN(originalMs)) return { originalTimestamp: original, timestamp: input.receivedAt.toISOString() };
+  if (Number.isNaN(originalMs))
+    return { originalTimestamp: original, timestamp: input.receivedAt.toISOString() };
 
   const sentAt = nonEmpty(input.sentAt);
   const sentMs = sentAt === undefined ? Number.NaN : Date.parse(sentAt);
