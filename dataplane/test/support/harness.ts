@@ -194,6 +194,22 @@ export async function spawnDataPlane(env: DataPlaneEnv, { readyTimeoutMs = 30_00
   return handle;
 }
 
+/** Resolves with the child's exit, or rejects (with its output) when it has not exited within `timeoutMs`. */
+export async function exitWithin(dp: ChildDataPlane, timeoutMs: number): Promise<Exit> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`data plane did not exit within ${timeoutMs} ms\n--- output ---\n${dp.output()}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([dp.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Kills the child if it still runs and waits for it: tests never leave processes behind. */
 export async function ensureStopped(dp: ChildDataPlane | undefined): Promise<void> {
   if (!dp) return;

@@ -12,6 +12,8 @@ export const WRITE_KEY = 'test-write-key-0001';
 export interface TestPlane {
   plane: DataPlane;
   sink: Sink;
+  /** The Postgres schema holding this data plane's tables. */
+  schema: string;
   configFile: string;
   writeConfig(config: unknown): void;
   basicAuth: string;
@@ -59,6 +61,7 @@ export async function startTestPlane(
   return {
     plane,
     sink,
+    schema: schema.schema,
     configFile,
     writeConfig,
     basicAuth: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`,
