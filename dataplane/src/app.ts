@@ -27,7 +27,10 @@ export interface DataPlane {
  * Starts the data plane in its role: `gateway` (ingestion API), `worker`
  * (processor and router over the partitions it owns), or `all`.
  */
-export async function startDataPlane(cfg: DataPlaneConfig, options: { logger?: Logger } = {}): Promise<DataPlane> {
+export async function startDataPlane(
+  cfg: DataPlaneConfig,
+  options: { logger?: Logger } = {},
+): Promise<DataPlane> {
   const logger = options.logger ?? createLogger('rudder-dataplane', { level: cfg.logLevel });
   const registry = createMetricsRegistry();
   const metrics = createWorkerMetrics(registry);
@@ -37,7 +40,10 @@ export async function startDataPlane(cfg: DataPlaneConfig, options: { logger?: L
     poolSize: cfg.database.poolSize,
     partitions: cfg.partitions,
     gatewayBatch: cfg.gatewayBatch,
-    maintenance: { datasetMaxRows: cfg.jobsdb.datasetMaxRows, datasetMaxAgeSeconds: cfg.jobsdb.datasetMaxAgeSeconds },
+    maintenance: {
+      datasetMaxRows: cfg.jobsdb.datasetMaxRows,
+      datasetMaxAgeSeconds: cfg.jobsdb.datasetMaxAgeSeconds,
+    },
     onGatewayCommit: (events, seconds) => {
       metrics.gatewayCommit.events.inc(events);
       metrics.gatewayCommit.seconds.observe(seconds);
@@ -52,7 +58,8 @@ export async function startDataPlane(cfg: DataPlaneConfig, options: { logger?: L
     await fileSource.start();
   } else {
     const cached = await loadCachedConfig(db.pool);
-    if (!cached) throw new Error('no workspace config: set CONFIG_FILE (no cached config in the database yet)');
+    if (!cached)
+      throw new Error('no workspace config: set CONFIG_FILE (no cached config in the database yet)');
     logger.warn('CONFIG_FILE not set; running on the config cached in the database');
     config.set(cached);
   }
@@ -113,7 +120,13 @@ export async function startDataPlane(cfg: DataPlaneConfig, options: { logger?: L
     gatewayUrl = await gateway.listen({ host: cfg.http.host, port: cfg.http.port });
   }
 
-  const admin = createAdminServer({ db, config, transformer, token: cfg.admin.token, logger: logger.child({ component: 'admin' }) });
+  const admin = createAdminServer({
+    db,
+    config,
+    transformer,
+    token: cfg.admin.token,
+    logger: logger.child({ component: 'admin' }),
+  });
   const adminUrl = await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
   logger.info({ role: cfg.role, gatewayUrl, adminUrl, partitions: cfg.partitions }, 'data plane started');
 
@@ -163,7 +176,8 @@ function startMaintenance(
     current = current.then(async () => {
       try {
         const report = await db.runMaintenance();
-        if (report.rotated.length > 0 || report.dropped.length > 0) logger.info(report, 'jobs datasets maintained');
+        if (report.rotated.length > 0 || report.dropped.length > 0)
+          logger.info(report, 'jobs datasets maintained');
         gauge.reset();
         for (const d of await datasetSizes(db.pool)) gauge.set({ table: d.table }, d.rows);
       } catch (err) {

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { parseEnv, DEFAULT_PARTITIONS, isPowerOfTwo } from '@rudder/common';
 
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
 
 const envSchema = z.object({
@@ -11,7 +9,10 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (postgres://...)'),
-  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('rudder'),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('rudder'),
   DATABASE_POOL_SIZE: int(20),
 
   HOST: z.string().default('127.0.0.1'),
@@ -23,7 +24,11 @@ const envSchema = z.object({
 
   /** Workspace config as JSON, the shape the control plane serves; reloaded on change. */
   CONFIG_FILE: z.string().optional(),
-  PARTITIONS: z.coerce.number().int().refine(isPowerOfTwo, 'PARTITIONS must be a power of two').default(DEFAULT_PARTITIONS),
+  PARTITIONS: z.coerce
+    .number()
+    .int()
+    .refine(isPowerOfTwo, 'PARTITIONS must be a power of two')
+    .default(DEFAULT_PARTITIONS),
 
   MAX_REQUEST_BYTES: int(4 * 1024 * 1024),
   MAX_EVENT_BYTES: int(32 * 1024),

@@ -47,7 +47,11 @@ export function createWorkerMetrics(registry: Registry): {
       }),
     },
     gatewayCommit: {
-      events: new Counter({ name: 'rudder_jobsdb_gateway_committed_events_total', help: 'Events committed by the gateway writer', registers }),
+      events: new Counter({
+        name: 'rudder_jobsdb_gateway_committed_events_total',
+        help: 'Events committed by the gateway writer',
+        registers,
+      }),
       seconds: new Histogram({
         name: 'rudder_jobsdb_gateway_commit_seconds',
         help: 'Duration of one gateway group commit',

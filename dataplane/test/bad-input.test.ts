@@ -48,7 +48,12 @@ async function storedRows(): Promise<number> {
   return n;
 }
 
-async function send(c: { method: string; path: string; headers: Record<string, string>; body: Buffer | string }): Promise<Response> {
+async function send(c: {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer | string;
+}): Promise<Response> {
   return fetch(`${t.plane.gatewayUrl}${c.path}`, {
     method: c.method,
     headers: c.headers,

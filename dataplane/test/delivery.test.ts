@@ -26,7 +26,9 @@ type Failed = { id: number; stage: string; messageId: string; lastStatusCode: nu
 it('aborts events a destination refuses with a 4xx into the failed-events store, and re-drives them once fixed', async () => {
   t = await startTestPlane();
   t.sink.setFailure({ failureRate: 1, failStatus: 400 });
-  expect((await send('/v1/track', { userId: 'u1', event: 'Refused', messageId: 'm-refused' })).status).toBe(200);
+  expect((await send('/v1/track', { userId: 'u1', event: 'Refused', messageId: 'm-refused' })).status).toBe(
+    200,
+  );
   const failed = await waitFor('the refused event in the failed store', async () => {
     const page = (await admin('/admin/v1/failed-events')) as { events: Failed[] };
     return page.events.length === 1 ? page.events : undefined;
@@ -89,7 +91,7 @@ it('filters events per destination by message type and event name', async () => 
             type: 'webhook',
             config: { url: `${url}/hook` },
             eventFilter: { messageTypes: ['track'], denyEvents: ['Noise'] },
-          } ,
+          },
         ],
       }),
   });
@@ -118,12 +120,19 @@ describe('Amplitude', () => {
     t = await startTestPlane({
       config: (url) =>
         demoConfig(url, {
-          destinations: [{ id: 'amp', type: 'amplitude', config: { apiKey: 'amp-key-123', endpoint: amp.url } }],
+          destinations: [
+            { id: 'amp', type: 'amplitude', config: { apiKey: 'amp-key-123', endpoint: amp.url } },
+          ],
           connections: [{ sourceId: 'src', destinationId: 'amp' }],
         }),
     });
     amp.failNext(2, 429, { retryAfterSeconds: 0 });
-    const batch = Array.from({ length: 30 }, (_, n) => ({ type: 'track', userId: 'amplitude-user', event: 'Step', properties: { n } }));
+    const batch = Array.from({ length: 30 }, (_, n) => ({
+      type: 'track',
+      userId: 'amplitude-user',
+      event: 'Step',
+      properties: { n },
+    }));
     expect((await send('/v1/batch', { batch, writeKey: WRITE_KEY })).status).toBe(200);
     await waitFor('30 events at Amplitude', () => amp.events.length >= 30, { timeoutMs: 15_000 });
     const events = amp.events as { user_id: string; event_type: string; event_properties: { n: number } }[];

@@ -26,7 +26,13 @@ afterEach(async () => {
 });
 
 function job(user: string, n: number, messageId = `${user}-${n}`): NewGatewayJob {
-  const event = { type: 'track', event: 'e', userId: user, messageId, properties: { n } } as unknown as RudderEvent;
+  const event = {
+    type: 'track',
+    event: 'e',
+    userId: user,
+    messageId,
+    properties: { n },
+  } as unknown as RudderEvent;
   return {
     partitionId: partitionOf(user, P),
     workspaceId: 'w',
@@ -49,14 +55,22 @@ it('commits concurrent requests in group commits and reads them back per partiti
   const { jobs } = await db.readGatewayJobs(all, 1000);
   expect(jobs).toHaveLength(100);
   for (let r = 0; r < 50; r++) {
-    const ids = jobs.filter((j) => j.messageId === `u${r % 5}-${r}` || j.messageId === `u${r % 5}-${r + 1000}`);
+    const ids = jobs.filter(
+      (j) => j.messageId === `u${r % 5}-${r}` || j.messageId === `u${r % 5}-${r + 1000}`,
+    );
     expect(ids.map((j) => j.messageId)).toEqual([`u${r % 5}-${r}`, `u${r % 5}-${r + 1000}`]);
   }
 });
 
 it('drops duplicate messageIds within the dedup window, also inside one request', async () => {
-  const first = await db.writeGateway({ jobs: [job('a', 1, 'm1'), job('a', 2, 'm1')], dedupWindowSeconds: 60 });
-  const second = await db.writeGateway({ jobs: [job('a', 3, 'm1'), job('a', 4, 'm2')], dedupWindowSeconds: 60 });
+  const first = await db.writeGateway({
+    jobs: [job('a', 1, 'm1'), job('a', 2, 'm1')],
+    dedupWindowSeconds: 60,
+  });
+  const second = await db.writeGateway({
+    jobs: [job('a', 3, 'm1'), job('a', 4, 'm2')],
+    dedupWindowSeconds: 60,
+  });
   expect(first).toEqual({ stored: 1, duplicates: 1 });
   expect(second).toEqual({ stored: 1, duplicates: 1 });
 });
@@ -90,7 +104,12 @@ it('keeps held and retrying jobs waiting and records aborted ones in the failed-
   await db.writeGateway({ jobs: [job('a', 1), job('a', 2), job('b', 1)], dedupWindowSeconds: 0 });
   const batch = await db.readGatewayJobs(all, 100);
   await db.commitProcessed({
-    routerJobs: batch.jobs.map((j) => ({ ...j, destinationId: 'd', gwJobId: j.jobId, payload: { m: j.messageId } })),
+    routerJobs: batch.jobs.map((j) => ({
+      ...j,
+      destinationId: 'd',
+      gwJobId: j.jobId,
+      payload: { m: j.messageId },
+    })),
     failed: [],
     cursors: [...batch.cursors].map(([partitionId, from]) => ({
       partitionId,
@@ -103,8 +122,26 @@ it('keeps held and retrying jobs waiting and records aborted ones in the failed-
   const now = new Date();
   await db.recordRouterRound('d', {
     outcomes: [
-      { ...a1!, hadStatus: false, state: 'waiting', statusCode: 503, response: 'busy', attempts: 1, firstAttemptAt: now, nextAttemptAt: now },
-      { ...b1!, hadStatus: false, state: 'aborted', statusCode: 400, response: 'bad', attempts: 1, firstAttemptAt: now, reason: 'http 400' },
+      {
+        ...a1!,
+        hadStatus: false,
+        state: 'waiting',
+        statusCode: 503,
+        response: 'busy',
+        attempts: 1,
+        firstAttemptAt: now,
+        nextAttemptAt: now,
+      },
+      {
+        ...b1!,
+        hadStatus: false,
+        state: 'aborted',
+        statusCode: 400,
+        response: 'bad',
+        attempts: 1,
+        firstAttemptAt: now,
+        reason: 'http 400',
+      },
     ],
     held: [a2!],
     cursors: [...work.cursors]
@@ -114,7 +151,9 @@ it('keeps held and retrying jobs waiting and records aborted ones in the failed-
         from,
         to: Math.max(...work.fresh.filter((j) => j.partitionId === partitionId).map((j) => j.jobId)),
       })),
-    failed: [{ ...b1!, stage: 'router', attempts: 1, lastStatusCode: 400, lastResponse: 'bad', reason: 'http 400' }],
+    failed: [
+      { ...b1!, stage: 'router', attempts: 1, lastStatusCode: 400, lastResponse: 'bad', reason: 'http 400' },
+    ],
   });
   const next = await db.readRouterWork('d', all, { perPartition: 100, perUser: 10 });
   expect(next.fresh).toHaveLength(0);
@@ -128,7 +167,10 @@ it('keeps held and retrying jobs waiting and records aborted ones in the failed-
 
 it('rotates datasets by size and drops them once fully processed, so tables stay bounded', async () => {
   for (let round = 0; round < 5; round++) {
-    await db.writeGateway({ jobs: Array.from({ length: 60 }, (_, i) => job(`u${i}`, round)), dedupWindowSeconds: 0 });
+    await db.writeGateway({
+      jobs: Array.from({ length: 60 }, (_, i) => job(`u${i}`, round)),
+      dedupWindowSeconds: 0,
+    });
     await db.runMaintenance();
     const batch = await db.readGatewayJobs(all, 1000);
     await db.commitProcessed({

@@ -55,6 +55,9 @@ async function runOrderingScenario(webhook: { batching: boolean; maxBatchSize?: 
     ROUTER_BACKOFF_MAX_MS: '200',
     ROUTER_MIN_ATTEMPTS: '1000',
     ROUTER_RETRY_WINDOW_SECONDS: '3600',
+    JOBSDB_DATASET_MAX_ROWS: process.env.MAXROWS ?? '200000',
+    JOBSDB_MAINTENANCE_INTERVAL_MS: '200',
+    LOG_LEVEL: 'info',
   });
   dataPlane = await spawnDataPlane(env);
 
@@ -83,6 +86,7 @@ async function runOrderingScenario(webhook: { batching: boolean; maxBatchSize?: 
       `(failed ${stats.failed}, accepted ${stats.accepted}); arrivals ${report.arrivals}, duplicates ${report.duplicates}\n`,
   );
 
+  if (process.env.MAXROWS) process.stderr.write(dataPlane.output().split('\n').filter((l) => l.includes('maintained') || l.includes('"level":50') || l.includes('"level":40')).slice(-8).join('\n') + '\n');
   expect(report.orderViolations).toEqual([]);
   expect(report.unknown).toBe(0);
   expect(report.unique).toBe(USERS * EVENTS_PER_USER);

@@ -16,7 +16,12 @@ it('answers 503 with Retry-After while Postgres is down, never 200, and accepts 
   const sink = await startSink();
   writeFileSync(join(dir, 'config.json'), JSON.stringify(demoConfig(sink.url)));
   const plane = await startDataPlane(
-    loadConfig({ DATABASE_URL: postgres.url, CONFIG_FILE: join(dir, 'config.json'), PORT: '0', ADMIN_PORT: '0' }),
+    loadConfig({
+      DATABASE_URL: postgres.url,
+      CONFIG_FILE: join(dir, 'config.json'),
+      PORT: '0',
+      ADMIN_PORT: '0',
+    }),
     { logger: createLogger('test', { level: 'silent' }) },
   );
   const track = (n: number): Promise<Response> =>
@@ -32,7 +37,10 @@ it('answers 503 with Retry-After while Postgres is down, never 200, and accepts 
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(((await down.json()) as { error: { code: string } }).error.code).toBe('unavailable');
-    await waitFor('/ready to report the outage', async () => (await fetch(`${plane.gatewayUrl}/ready`)).status === 503);
+    await waitFor(
+      '/ready to report the outage',
+      async () => (await fetch(`${plane.gatewayUrl}/ready`)).status === 503,
+    );
 
     postgres = await startEmbeddedPostgres({ dataDir: join(dir, 'pg'), port, unsafeFast: true });
     await waitFor('ingestion to recover', async () => (await track(3)).status === 200, { timeoutMs: 30_000 });

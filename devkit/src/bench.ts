@@ -43,7 +43,12 @@ async function main(): Promise<void> {
           id: 'bench',
           sources: [{ id: 'src', writeKey: WRITE_KEY }],
           destinations: [
-            { id: 'hook', type: 'webhook', config: { url: `${sink.url}/hook`, batching: true, maxBatchSize: 200 }, delivery: { concurrency: 8 } },
+            {
+              id: 'hook',
+              type: 'webhook',
+              config: { url: `${sink.url}/hook`, batching: true, maxBatchSize: 200 },
+              delivery: { concurrency: 8 },
+            },
           ],
           connections: [{ sourceId: 'src', destinationId: 'hook' }],
         },
@@ -71,7 +76,9 @@ async function main(): Promise<void> {
     results.push(
       `end to end to a local sink:          ${fmt(e2e.eventsPerSecond)} events/s (${e2e.events} events in ${e2e.seconds.toFixed(1)} s)`,
     );
-    results.push(`jobs dataset rows during the e2e run (gw/rt tables, sampled each second): ${e2e.tableSamples}`);
+    results.push(
+      `jobs dataset rows during the e2e run (gw/rt tables, sampled each second): ${e2e.tableSamples}`,
+    );
     await plane.stop();
   } finally {
     await sink.close();
@@ -82,7 +89,12 @@ async function main(): Promise<void> {
   for (const line of results) say(line);
 }
 
-const trackBody = JSON.stringify({ type: 'track', event: 'Bench', userId: 'user-1', properties: { plan: 'pro', amount: 42 } });
+const trackBody = JSON.stringify({
+  type: 'track',
+  event: 'Bench',
+  userId: 'user-1',
+  properties: { plan: 'pro', amount: 42 },
+});
 const batchBody = JSON.stringify({
   batch: Array.from({ length: 20 }, (_, i) => ({
     type: 'track',
@@ -149,7 +161,12 @@ async function endToEnd(
   clearInterval(sampler);
   await client.end();
   const picked = samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 8)) === 0);
-  return { events: acknowledged, seconds: elapsed, eventsPerSecond: acknowledged / elapsed, tableSamples: picked.join(' ') };
+  return {
+    events: acknowledged,
+    seconds: elapsed,
+    eventsPerSecond: acknowledged / elapsed,
+    tableSamples: picked.join(' '),
+  };
 }
 
 async function startPlane(
@@ -184,7 +201,9 @@ async function startPlane(
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitForPort(port, 30_000);
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('the data plane to be ready', async () => (await fetch(`${url}/ready`)).ok, { timeoutMs: 30_000 });
+  await waitFor('the data plane to be ready', async () => (await fetch(`${url}/ready`)).ok, {
+    timeoutMs: 30_000,
+  });
   return {
     url,
     stop: async () => {

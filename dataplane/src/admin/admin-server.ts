@@ -2,7 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { RudderError, toRudderError, type Logger } from '@rudder/common';
-import { countFailedEvents, datasetSizes, getFailedEvent, listFailedEvents, type JobsDb } from '../jobsdb/index.ts';
+import {
+  countFailedEvents,
+  datasetSizes,
+  getFailedEvent,
+  listFailedEvents,
+  type JobsDb,
+} from '../jobsdb/index.ts';
 import type { ConfigStore } from '../config/config-store.ts';
 import type { UserTransformer } from '../processor/user-transformer.ts';
 import { redriveFailedEvents } from './redrive.ts';
@@ -11,7 +17,10 @@ const listQuery = z.object({
   destinationId: z.string().optional(),
   sourceId: z.string().optional(),
   stage: z.enum(['processor', 'router']).optional(),
-  includeRedriven: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  includeRedriven: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
@@ -34,7 +43,10 @@ export function createAdminServer(deps: {
   app.setErrorHandler((err, _req, reply) => {
     const error =
       err instanceof z.ZodError
-        ? new RudderError('invalid_request', err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '))
+        ? new RudderError(
+            'invalid_request',
+            err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+          )
         : toRudderError(err);
     if (error.code === 'internal') deps.logger.error({ err }, 'admin request failed');
     void reply.status(error.status).send(error.toBody());
@@ -73,7 +85,10 @@ export function createAdminServer(deps: {
   app.post('/admin/v1/failed-events/redrive', async (req) => {
     const { ids } = redriveBody.parse(req.body);
     const report = await redriveFailedEvents(ids, deps);
-    deps.logger.info({ redriven: report.redriven.length, refused: report.refused.length }, 'failed events re-driven');
+    deps.logger.info(
+      { redriven: report.redriven.length, refused: report.refused.length },
+      'failed events re-driven',
+    );
     return report;
   });
 

@@ -43,14 +43,20 @@ export async function redriveFailedEvents(
     else plans.push(planned);
   }
   if (plans.length > 0) {
-    await inTransaction(deps.db.pool, async (client) => redrive(client, await currentDataset(client, 'rt'), plans));
+    await inTransaction(deps.db.pool, async (client) =>
+      redrive(client, await currentDataset(client, 'rt'), plans),
+    );
   }
   report.redriven = plans.map((p) => p.failedId);
   return report;
 }
 
-async function plan(failed: FailedEvent, deps: { config: ConfigStore; transformer: UserTransformer }): Promise<RedriveJob | string> {
-  if (failed.destinationId === null) return 'no destination to re-drive to (the source was removed from the config)';
+async function plan(
+  failed: FailedEvent,
+  deps: { config: ConfigStore; transformer: UserTransformer },
+): Promise<RedriveJob | string> {
+  if (failed.destinationId === null)
+    return 'no destination to re-drive to (the source was removed from the config)';
   const base = {
     partitionId: failed.partitionId,
     workspaceId: failed.workspaceId,

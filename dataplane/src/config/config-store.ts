@@ -1,10 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type {
-  DestinationConfig,
-  SourceConfig,
-  TransformationConfig,
-  WorkspaceConfig,
-} from '@rudder/common';
+import type { DestinationConfig, SourceConfig, TransformationConfig, WorkspaceConfig } from '@rudder/common';
 
 /** A destination reached from a source, with what the processor needs to feed it. */
 export interface Route {
@@ -55,7 +50,7 @@ export class ConfigStore extends EventEmitter<{ change: [WorkspaceConfig] }> {
 
   /** Every destination in the config (enabled or not), by id. */
   destinations(): Map<string, DestinationConfig> {
-    return this.current?.destinations ?? new Map();
+    return this.current?.destinations ?? new Map<string, DestinationConfig>();
   }
 }
 
@@ -77,7 +72,8 @@ function index(config: WorkspaceConfig): Indexed {
       if (!c.enabled || !destination || !destination.enabled || !routes) continue;
       routes.push({
         destination,
-        transformation: c.transformationId === undefined ? undefined : transformations.get(c.transformationId),
+        transformation:
+          c.transformationId === undefined ? undefined : transformations.get(c.transformationId),
       });
     }
   }

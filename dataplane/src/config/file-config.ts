@@ -34,7 +34,10 @@ export class FileConfigSource {
     const loaded = await this.reload();
     if (!loaded) {
       const cached = await loadCachedConfig(this.pool);
-      if (!cached) throw new Error(`no usable config: ${this.path} is unreadable or invalid and no cached config exists`);
+      if (!cached)
+        throw new Error(
+          `no usable config: ${this.path} is unreadable or invalid and no cached config exists`,
+        );
       this.logger.warn({ version: cached.version }, 'config file unusable; running on the cached config');
       this.store.set(cached);
     }
@@ -60,7 +63,10 @@ export class FileConfigSource {
     try {
       config = parseWorkspaceConfig(JSON.parse(text));
     } catch (err) {
-      this.logger.error({ path: this.path, error: String(err) }, 'config file is invalid; keeping the previous config');
+      this.logger.error(
+        { path: this.path, error: String(err) },
+        'config file is invalid; keeping the previous config',
+      );
       return false;
     }
     if (!config.version) config = { ...config, version: hash };

@@ -65,13 +65,19 @@ export async function createDatasetTables(client: Queryable, kind: QueueKind, id
 
 /** Dataset indexes of a queue, oldest first. */
 export async function listDatasets(client: Queryable, kind: QueueKind): Promise<number[]> {
-  const result = await client.query<{ idx: number }>('SELECT idx FROM datasets WHERE kind = $1 ORDER BY idx', [kind]);
+  const result = await client.query<{ idx: number }>(
+    'SELECT idx FROM datasets WHERE kind = $1 ORDER BY idx',
+    [kind],
+  );
   return result.rows.map((r) => r.idx);
 }
 
 /** The dataset new jobs go to: the newest one. */
 export async function currentDataset(client: Queryable, kind: QueueKind): Promise<number> {
-  const result = await client.query<{ idx: number | null }>('SELECT max(idx) AS idx FROM datasets WHERE kind = $1', [kind]);
+  const result = await client.query<{ idx: number | null }>(
+    'SELECT max(idx) AS idx FROM datasets WHERE kind = $1',
+    [kind],
+  );
   const idx = result.rows[0]?.idx;
   if (idx === null || idx === undefined) throw new Error(`no ${kind} dataset: run migrations first`);
   return idx;

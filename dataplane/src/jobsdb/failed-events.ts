@@ -87,7 +87,9 @@ export async function getFailedEvent(client: Queryable, id: number): Promise<Fai
 }
 
 /** Counts of not-yet-redriven failed events per destination (null = processor stage). */
-export async function countFailedEvents(client: Queryable): Promise<{ destinationId: string | null; count: number }[]> {
+export async function countFailedEvents(
+  client: Queryable,
+): Promise<{ destinationId: string | null; count: number }[]> {
   const result = await client.query<{ destination_id: string | null; count: number }>(
     `SELECT destination_id, count(*)::int AS count FROM failed_events WHERE redriven_at IS NULL GROUP BY destination_id`,
   );

@@ -66,7 +66,8 @@ async function readOnce(pool: pg.Pool, partitions: number[], perPartition: numbe
     for (const row of result.rows) {
       const cursor = cursors.get(row.partition_id);
       // A cursor that moved between dataset reads means someone else processed this partition.
-      if (cursor !== undefined && cursor !== row.cursor) throw new Error(`gw cursor of partition ${row.partition_id} moved`);
+      if (cursor !== undefined && cursor !== row.cursor)
+        throw new Error(`gw cursor of partition ${row.partition_id} moved`);
       cursors.set(row.partition_id, row.cursor);
       const n = got.get(row.partition_id) ?? 0;
       if (n >= perPartition) continue;
@@ -114,7 +115,10 @@ export async function advanceGatewayCursors(
 }
 
 /** Current cursor of each partition. */
-export async function gatewayCursors(pool: pg.Pool | pg.PoolClient, partitions: number[]): Promise<Map<number, number>> {
+export async function gatewayCursors(
+  pool: pg.Pool | pg.PoolClient,
+  partitions: number[],
+): Promise<Map<number, number>> {
   const result = await pool.query<{ partition_id: number; job_id: number }>(
     'SELECT partition_id, job_id FROM gw_cursor WHERE partition_id = ANY($1::int[])',
     [partitions],

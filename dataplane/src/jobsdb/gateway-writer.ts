@@ -205,5 +205,8 @@ function estimateBytes(jobs: NewGatewayJob[]): number {
 /** Database failures reach clients as 503 with a Retry-After, never as success. */
 function toStoreError(err: unknown): RudderError {
   if (err instanceof RudderError) return err;
-  return new RudderError('unavailable', 'event store unavailable, retry later', { retryAfterSeconds: 1, cause: err });
+  return new RudderError('unavailable', 'event store unavailable, retry later', {
+    retryAfterSeconds: 1,
+    cause: err,
+  });
 }

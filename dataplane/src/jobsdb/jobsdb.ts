@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import { GatewayWriter, type WriteResult } from './gateway-writer.ts';
 import { advanceGatewayCursors, readGatewayJobs, type GatewayBatch } from './gateway-queue.ts';
-import { insertRouterJobs, readRouterWork, recordRouterRound, type HeldJob, type RouterWork } from './router-queue.ts';
+import {
+  insertRouterJobs,
+  readRouterWork,
+  recordRouterRound,
+  type HeldJob,
+  type RouterWork,
+} from './router-queue.ts';
 import { insertFailedEvents } from './failed-events.ts';
 import { createPool, inTransaction } from './pool.ts';
 import { migrate } from './schema.ts';
@@ -96,7 +102,11 @@ export class JobsDb {
     fence?: Fence,
   ): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      if (fence) await fence(client, batch.cursors.map((c) => c.partitionId));
+      if (fence)
+        await fence(
+          client,
+          batch.cursors.map((c) => c.partitionId),
+        );
       await insertRouterJobs(client, batch.routerJobs);
       await insertFailedEvents(client, batch.failed);
       await advanceGatewayCursors(client, batch.cursors);
@@ -123,7 +133,9 @@ export class JobsDb {
     fence?: Fence,
   ): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      const partitions = [...new Set([...round.outcomes.map((o) => o.partitionId), ...round.cursors.map((c) => c.partitionId)])];
+      const partitions = [
+        ...new Set([...round.outcomes.map((o) => o.partitionId), ...round.cursors.map((c) => c.partitionId)]),
+      ];
       if (fence) await fence(client, partitions);
       await recordRouterRound(client, destinationId, round);
       await insertFailedEvents(client, round.failed);

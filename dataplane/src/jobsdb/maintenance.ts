@@ -26,7 +26,9 @@ export async function runMaintenance(pool: pg.Pool, limits: MaintenanceLimits): 
   const report: MaintenanceReport = { rotated: [], dropped: [], dedupExpired: 0 };
   const client = await pool.connect();
   try {
-    const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [MAINTENANCE_LOCK]);
+    const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+      MAINTENANCE_LOCK,
+    ]);
     if (!locked.rows[0]?.ok) return report;
     try {
       for (const kind of ['gw', 'rt'] as const) {

@@ -7,7 +7,12 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
  * A pool whose connections all work in `schema` (search_path), so one database
  * can hold several isolated data planes (tests give each their own schema).
  */
-export function createPool(options: { url: string; schema: string; max: number; applicationName?: string }): pg.Pool {
+export function createPool(options: {
+  url: string;
+  schema: string;
+  max: number;
+  applicationName?: string;
+}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max,

@@ -221,7 +221,18 @@ export async function recordRouterRound(
     });
   }
   for (const h of round.held) {
-    rows.push({ dataset: h.dataset, jobId: h.jobId, partitionId: h.partitionId, userKey: h.userKey, state: 'waiting', attempts: 0, first: null, next: null, code: null, response: null });
+    rows.push({
+      dataset: h.dataset,
+      jobId: h.jobId,
+      partitionId: h.partitionId,
+      userKey: h.userKey,
+      state: 'waiting',
+      attempts: 0,
+      first: null,
+      next: null,
+      code: null,
+      response: null,
+    });
   }
   const byDataset = new Map<number, Row[]>();
   for (const row of rows) {

@@ -5,7 +5,11 @@ import type { EventFilter, MessageType, RudderEvent } from '@rudder/common';
  * destination takes (the destination's own list, else what its type
  * supports), and a `track` event's name must pass the allow and deny lists.
  */
-export function passesFilter(event: RudderEvent, filter: EventFilter, supported: readonly MessageType[]): boolean {
+export function passesFilter(
+  event: RudderEvent,
+  filter: EventFilter,
+  supported: readonly MessageType[],
+): boolean {
   const types = filter.messageTypes ?? supported;
   if (!types.includes(event.type)) return false;
   if (event.type !== 'track') return true;

@@ -34,7 +34,9 @@ export async function runPipeline(
     for (const route of config.routesOf(job.sourceId)) {
       const type = safeType(route.destination.type);
       if (!type) {
-        out.failed.push(failure(job, route.destination.id, `unknown destination type ${route.destination.type}`, job.event));
+        out.failed.push(
+          failure(job, route.destination.id, `unknown destination type ${route.destination.type}`, job.event),
+        );
         continue;
       }
       if (!passesFilter(job.event, route.destination.eventFilter, type.supportedMessageTypes)) {
@@ -54,29 +56,46 @@ export async function runPipeline(
   return out;
 }
 
-async function runRoute(route: Route, jobs: GatewayJob[], transformer: UserTransformer, out: PipelineOutput): Promise<void> {
+async function runRoute(
+  route: Route,
+  jobs: GatewayJob[],
+  transformer: UserTransformer,
+  out: PipelineOutput,
+): Promise<void> {
   const destination = route.destination;
   const type = getDestinationType(destination.type);
   let destConfig: unknown;
   try {
     destConfig = parseDestinationConfig(destination.type, destination.config);
   } catch (err) {
-    for (const job of jobs) out.failed.push(failure(job, destination.id, `invalid destination config: ${message(err)}`, job.event));
+    for (const job of jobs)
+      out.failed.push(failure(job, destination.id, `invalid destination config: ${message(err)}`, job.event));
     return;
   }
-  let inputs: { job: GatewayJob; events: RudderEvent[] }[] = jobs.map((job) => ({ job, events: [job.event] }));
+  let inputs: { job: GatewayJob; events: RudderEvent[] }[] = jobs.map((job) => ({
+    job,
+    events: [job.event],
+  }));
   if (route.transformation) {
-    const results = await transformer.run(route.transformation, jobs.map((j) => j.event), {
-      workspaceId: jobs[0]!.workspaceId,
-      sourceId: jobs[0]!.sourceId,
-      destinationId: destination.id,
-      destinationType: destination.type,
-    });
+    const results = await transformer.run(
+      route.transformation,
+      jobs.map((j) => j.event),
+      {
+        workspaceId: jobs[0]!.workspaceId,
+        sourceId: jobs[0]!.sourceId,
+        destinationId: destination.id,
+        destinationType: destination.type,
+      },
+    );
     inputs = [];
     jobs.forEach((job, i) => {
       const result = results[i];
-      if (!result) out.failed.push(failure(job, destination.id, 'user transformation returned no result', job.event));
-      else if (!result.ok) out.failed.push(failure(job, destination.id, `user transformation failed: ${result.error}`, job.event));
+      if (!result)
+        out.failed.push(failure(job, destination.id, 'user transformation returned no result', job.event));
+      else if (!result.ok)
+        out.failed.push(
+          failure(job, destination.id, `user transformation failed: ${result.error}`, job.event),
+        );
       else if (result.events.length === 0) out.dropped++;
       else inputs.push({ job, events: result.events });
     });
@@ -87,7 +106,8 @@ async function runRoute(route: Route, jobs: GatewayJob[], transformer: UserTrans
       try {
         items = type.transform(event, destConfig);
       } catch (err) {
-        const reason = err instanceof TransformError ? `${err.code}: ${err.message}` : `transform failed: ${message(err)}`;
+        const reason =
+          err instanceof TransformError ? `${err.code}: ${err.message}` : `transform failed: ${message(err)}`;
         out.failed.push(failure(job, destination.id, reason, event));
         continue;
       }
@@ -108,7 +128,12 @@ async function runRoute(route: Route, jobs: GatewayJob[], transformer: UserTrans
   }
 }
 
-function failure(job: GatewayJob, destinationId: string | null, reason: string, payload: unknown): NewFailedEvent {
+function failure(
+  job: GatewayJob,
+  destinationId: string | null,
+  reason: string,
+  payload: unknown,
+): NewFailedEvent {
   return {
     stage: 'processor',
     workspaceId: job.workspaceId,
@@ -151,7 +176,9 @@ export async function reprocessForDestination(
   const out: PipelineOutput = { routerJobs: [], failed: [], dropped: 0 };
   const route = config.routesOf(job.sourceId).find((r) => r.destination.id === destinationId);
   if (!route) {
-    out.failed.push(failure(job, destinationId, 'destination is not connected to the source (or is disabled)', job.event));
+    out.failed.push(
+      failure(job, destinationId, 'destination is not connected to the source (or is disabled)', job.event),
+    );
     return out;
   }
   await runRoute(route, [job], transformer, out);

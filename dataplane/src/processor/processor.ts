@@ -78,14 +78,23 @@ export class Processor {
     const timer = this.o.metrics.batchSeconds.startTimer();
     const output = await runPipeline(batch.jobs, this.o.config, this.o.transformer);
     const last = new Map<number, number>();
-    for (const job of batch.jobs) last.set(job.partitionId, Math.max(last.get(job.partitionId) ?? 0, job.jobId));
-    const cursors = [...last].map(([partitionId, to]) => ({ partitionId, from: batch.cursors.get(partitionId) ?? 0, to }));
-    await this.o.db.commitProcessed({ routerJobs: output.routerJobs, failed: output.failed, cursors }, this.o.fence);
+    for (const job of batch.jobs)
+      last.set(job.partitionId, Math.max(last.get(job.partitionId) ?? 0, job.jobId));
+    const cursors = [...last].map(([partitionId, to]) => ({
+      partitionId,
+      from: batch.cursors.get(partitionId) ?? 0,
+      to,
+    }));
+    await this.o.db.commitProcessed(
+      { routerJobs: output.routerJobs, failed: output.failed, cursors },
+      this.o.fence,
+    );
     timer();
     this.o.metrics.events.inc({ outcome: 'handed_off' }, output.routerJobs.length);
     this.o.metrics.events.inc({ outcome: 'failed' }, output.failed.length);
     this.o.metrics.events.inc({ outcome: 'dropped' }, output.dropped);
-    if (output.routerJobs.length > 0) this.o.onHandoff?.(new Set(output.routerJobs.map((j) => j.destinationId)));
+    if (output.routerJobs.length > 0)
+      this.o.onHandoff?.(new Set(output.routerJobs.map((j) => j.destinationId)));
     return batch.jobs.length;
   }
 }

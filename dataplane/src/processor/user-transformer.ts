@@ -20,7 +20,11 @@ export interface UserTransformMetadata {
  * with the input events, one per event.
  */
 export interface UserTransformer {
-  run(transformation: TransformationConfig, events: RudderEvent[], metadata: UserTransformMetadata): Promise<UserTransformResult[]>;
+  run(
+    transformation: TransformationConfig,
+    events: RudderEvent[],
+    metadata: UserTransformMetadata,
+  ): Promise<UserTransformResult[]>;
   close(): Promise<void>;
 }
 

@@ -117,7 +117,9 @@ async function send(
     if (!worst || rank(classification) > rank(worst.classification)) worst = { classification, response };
     if (classification !== 'success') break;
   }
-  return worst ?? { classification: 'success', response: { kind: 'response', status: 204, headers: {}, body: '' } };
+  return (
+    worst ?? { classification: 'success', response: { kind: 'response', status: 204, headers: {}, body: '' } }
+  );
 }
 
 function rank(c: ReturnType<typeof classifyFor>): number {
@@ -151,10 +153,25 @@ function apply(
     const firstAttemptAt = job.status && job.status.attempts > 0 ? job.status.firstAttemptAt : now;
     const giveUp =
       classification === 'abort' ||
-      shouldAbort({ attempts, firstAttemptAt, now, retryWindowMs: ctx.retry.windowMs, minAttempts: ctx.retry.minAttempts });
+      shouldAbort({
+        attempts,
+        firstAttemptAt,
+        now,
+        retryWindowMs: ctx.retry.windowMs,
+        minAttempts: ctx.retry.minAttempts,
+      });
     if (giveUp) {
-      const reason = classification === 'abort' ? `destination refused: ${text}` : `retries exhausted: ${text}`;
-      result.outcomes.push({ ...base, state: 'aborted', statusCode, response: text, attempts, firstAttemptAt, reason });
+      const reason =
+        classification === 'abort' ? `destination refused: ${text}` : `retries exhausted: ${text}`;
+      result.outcomes.push({
+        ...base,
+        state: 'aborted',
+        statusCode,
+        response: text,
+        attempts,
+        firstAttemptAt,
+        reason,
+      });
       result.failed.push({
         stage: 'router',
         workspaceId: job.workspaceId,
@@ -189,11 +206,16 @@ function apply(
 }
 
 function describe(response: DeliveryResponse): string {
-  if (response.kind === 'network-error') return `network error ${response.code}: ${response.message}`.slice(0, RESPONSE_CHARS);
+  if (response.kind === 'network-error')
+    return `network error ${response.code}: ${response.message}`.slice(0, RESPONSE_CHARS);
   return `HTTP ${response.status}: ${response.body}`.slice(0, RESPONSE_CHARS);
 }
 
-async function runWithConcurrency<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function runWithConcurrency<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
     while (next < items.length) {

@@ -122,7 +122,8 @@ export class DestinationWorker {
       perPartition: this.o.settings.jobsPerPartition,
       perUser: Math.max(ctx.delivery.maxBatchSize, 20),
     });
-    if (work.fresh.length === 0 && work.waiting.length === 0) return Math.max(this.o.settings.pollMs, MAX_IDLE_MS);
+    if (work.fresh.length === 0 && work.waiting.length === 0)
+      return Math.max(this.o.settings.pollMs, MAX_IDLE_MS);
     const now = new Date();
     const plan = planRound(work, now);
     if (plan.lanes.length === 0 && plan.held.length === 0) {
@@ -134,8 +135,13 @@ export class DestinationWorker {
     const result = await deliverRound(plan.lanes, ctx);
     const held = [...plan.held, ...result.held];
     const last = new Map<number, number>();
-    for (const job of work.fresh) last.set(job.partitionId, Math.max(last.get(job.partitionId) ?? 0, job.jobId));
-    const cursors = [...last].map(([partitionId, to]) => ({ partitionId, from: work.cursors.get(partitionId) ?? 0, to }));
+    for (const job of work.fresh)
+      last.set(job.partitionId, Math.max(last.get(job.partitionId) ?? 0, job.jobId));
+    const cursors = [...last].map(([partitionId, to]) => ({
+      partitionId,
+      from: work.cursors.get(partitionId) ?? 0,
+      to,
+    }));
     await this.o.db.recordRouterRound(
       destinationId,
       { outcomes: result.outcomes, held, cursors, failed: result.failed },

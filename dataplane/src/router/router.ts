@@ -45,9 +45,11 @@ export class Router {
   }
 
   private sync(): Promise<void> {
-    this.syncing = this.syncing.then(() => this.syncNow()).catch((err: unknown) => {
-      this.o.logger.error({ err }, 'router could not apply the config');
-    });
+    this.syncing = this.syncing
+      .then(() => this.syncNow())
+      .catch((err: unknown) => {
+        this.o.logger.error({ err }, 'router could not apply the config');
+      });
     return this.syncing;
   }
 
@@ -84,7 +86,10 @@ export class Router {
         this.workers.set(id, worker);
         worker.start();
       } catch (err) {
-        this.o.logger.error({ destination: id, error: String(err) }, 'destination config is invalid; not delivering to it');
+        this.o.logger.error(
+          { destination: id, error: String(err) },
+          'destination config is invalid; not delivering to it',
+        );
       }
     }
   }

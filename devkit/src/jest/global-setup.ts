@@ -27,7 +27,9 @@ export default async function globalSetup(): Promise<void> {
   }
   globalThis.__rudderPostgres = { server, scratchDir };
   process.env['RUDDER_TEST_DATABASE_URL'] = server.url;
-  process.stderr.write(`\n[test] Postgres 18 ready at ${server.url.replace(/:[^:@]*@/, ':***@')} in ${Date.now() - started} ms\n`);
+  process.stderr.write(
+    `\n[test] Postgres 18 ready at ${server.url.replace(/:[^:@]*@/, ':***@')} in ${Date.now() - started} ms\n`,
+  );
 }
 
 export async function stopTestPostgres(): Promise<void> {
