@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { parseEnv, DEFAULT_PARTITIONS, isPowerOfTwo } from '@rudder/common';
 
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
 
 const envSchema = z.object({
@@ -52,7 +51,6 @@ const envSchema = z.object({
   ROUTER_BACKOFF_MAX_MS: int(300_000),
 
   SHUTDOWN_TIMEOUT_MS: int(25_000),
-  ENABLE_DEDUP: bool.default(true),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -79,7 +77,6 @@ export interface DataPlaneConfig {
     backoffMaxMs: number;
   };
   shutdownTimeoutMs: number;
-  enableDedup: boolean;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): DataPlaneConfig {
@@ -114,6 +111,5 @@ export function loadConfig(env: Record<string, string | undefined>): DataPlaneCo
       backoffMaxMs: e.ROUTER_BACKOFF_MAX_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    enableDedup: e.ENABLE_DEDUP,
   };
 }
