@@ -29,7 +29,9 @@ mkdir -p "$TOOLS"
 # --- Node 24 -----------------------------------------------------------------
 system_major() { command -v node >/dev/null 2>&1 && node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 NODE_HOME=""
-if [ "$(system_major)" -ge "$NODE_MAJOR" ] 2>/dev/null && [ -z "${RUDDER_FORCE_LOCAL_NODE:-}" ]; then
+# A node on PATH that lives in .tools is ours (env.sh already sourced), not the system's.
+node_is_ours() { case "$(command -v node 2>/dev/null)" in "$TOOLS"/*) return 0 ;; *) return 1 ;; esac; }
+if [ "$(system_major)" -ge "$NODE_MAJOR" ] 2>/dev/null && [ -z "${RUDDER_FORCE_LOCAL_NODE:-}" ] && ! node_is_ours; then
   NODE_BIN="$(dirname "$(command -v node)")"
   say "using system Node $(node --version)"
 else

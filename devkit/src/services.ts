@@ -71,7 +71,7 @@ export async function waitForHttpOk(
   }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = 'no answer yet';
+  let last: string;
   for (;;) {
     signal?.throwIfAborted();
     try {
@@ -126,7 +126,7 @@ export async function stopChild(
 
 /**
  * Runs `script args` with this Node in a process group of its own, relays
- * SIGINT, SIGTERM and SIGHUP to it as SIGTERM, and exits with its exit code.
+ * SIGINT, SIGTERM and SIGHUP to it, and exits with its exit code.
  *
  * Why: Ctrl-C signals the terminal's whole foreground process group at once,
  * so Postgres and Redis would stop while the data plane is still draining. In
@@ -141,7 +141,7 @@ export function superviseInOwnProcessGroup(script: string, args: string[]): void
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     });
   }
   child.once('error', (err) => {

@@ -104,6 +104,14 @@ describe('webhook sink', () => {
     expect(sink.stats()).toMatchObject({ requests: 3, accepted: 1, failed: 2 });
   });
 
+  it('answers the failing share with a fixed status when failStatus is set', async () => {
+    sink = await startSink({ failureRate: 1, failStatus: 400 });
+    expect((await send(sink.url, {})).status).toBe(400);
+    sink.setFailure({ failStatus: 0 });
+    expect((await send(sink.url, {})).status).toBeGreaterThanOrEqual(500);
+    expect(() => sink!.setFailure({ failStatus: 200 })).toThrow(RangeError);
+  });
+
   it('holds requests open so the client times out, and drops them on close', async () => {
     sink = await startSink({ timeoutRate: 1 });
     const timedOut = send(sink.url, { event: 'never' }).then(

@@ -23,6 +23,11 @@ export function createPool(options: {
   });
   // An idle client that loses its connection emits 'error' on the pool; the next query reconnects.
   pool.on('error', () => {});
+  // A checked-out client whose connection drops between two queries emits 'error' on itself; without a
+  // listener that would crash the process. The failure still reaches the caller through its next query.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 
