@@ -47,9 +47,9 @@ it('loses no acknowledged event when the data plane is killed with SIGKILL mid-l
     ROUTER_BACKOFF_MAX_MS: '200',
     ROUTER_MIN_ATTEMPTS: '1000',
     ROUTER_RETRY_WINDOW_SECONDS: '3600',
-    JOBSDB_DATASET_MAX_ROWS: process.env.MAXROWS ?? '200000',
+    // Small datasets: they rotate and are dropped during the run, the kill included.
+    JOBSDB_DATASET_MAX_ROWS: '1000',
     JOBSDB_MAINTENANCE_INTERVAL_MS: '200',
-    LOG_LEVEL: 'info',
   });
   const first = await spawnDataPlane(env);
   dataPlanes.push(first);
@@ -75,9 +75,13 @@ it('loses no acknowledged event when the data plane is killed with SIGKILL mid-l
 
     const second = await spawnDataPlane(env);
     dataPlanes.push(second);
-    await waitFor('load to be acknowledged by the restarted data plane', () => load.acked.size >= ackedAtKill + 2_000, {
-      timeoutMs: 30_000,
-    });
+    await waitFor(
+      'load to be acknowledged by the restarted data plane',
+      () => load.acked.size >= ackedAtKill + 2_000,
+      {
+        timeoutMs: 30_000,
+      },
+    );
     await load.stop();
 
     const report = await waitForAllAcked(() => s.events(), load.acked, 40_000);
@@ -88,7 +92,6 @@ it('loses no acknowledged event when the data plane is killed with SIGKILL mid-l
         `unique ${report.unique}, duplicates ${report.duplicates}; ${Date.now() - started} ms\n`,
     );
 
-    if (process.env.MAXROWS) process.stderr.write(second.output().split('\n').filter((l) => l.includes('maintained') || l.includes('"level":50') || l.includes('"level":40')).slice(-15).join('\n') + '\n');
     expect(report.missing).toEqual([]);
     expect(report.orderViolations).toEqual([]);
     expect(report.unknown).toBe(0);

@@ -48,16 +48,20 @@ async function runOrderingScenario(webhook: { batching: boolean; maxBatchSize?: 
   const started = Date.now();
   schema = await createTestSchema('ordering');
   sink = await startSink({ failureRate: 0.2, timeoutRate: 0.03 });
-  config = await writeWebhookConfig({ url: sink.url, ...webhook, delivery: { timeoutMs: DELIVERY_TIMEOUT_MS } });
+  config = await writeWebhookConfig({
+    url: sink.url,
+    ...webhook,
+    delivery: { timeoutMs: DELIVERY_TIMEOUT_MS },
+  });
   const env = await dataPlaneEnv(schema, config.path, {
     PARTITIONS: '16',
     ROUTER_BACKOFF_BASE_MS: '20',
     ROUTER_BACKOFF_MAX_MS: '200',
     ROUTER_MIN_ATTEMPTS: '1000',
     ROUTER_RETRY_WINDOW_SECONDS: '3600',
-    JOBSDB_DATASET_MAX_ROWS: process.env.MAXROWS ?? '200000',
+    // Small datasets: waiting and held jobs span several, which rotate and are dropped under the router.
+    JOBSDB_DATASET_MAX_ROWS: '1000',
     JOBSDB_MAINTENANCE_INTERVAL_MS: '200',
-    LOG_LEVEL: 'info',
   });
   dataPlane = await spawnDataPlane(env);
 
@@ -77,7 +81,9 @@ async function runOrderingScenario(webhook: { batching: boolean; maxBatchSize?: 
 
   const s = sink;
   const report = await waitForAllAcked(() => s.events(), load.acked, 45_000).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}\n--- data plane output ---\n${dataPlane?.output() ?? ''}`);
+    throw new Error(`${(err as Error).message}\n--- data plane output ---\n${dataPlane?.output() ?? ''}`, {
+      cause: err,
+    });
   });
   const stats = sink.stats();
   process.stderr.write(
@@ -86,7 +92,6 @@ async function runOrderingScenario(webhook: { batching: boolean; maxBatchSize?: 
       `(failed ${stats.failed}, accepted ${stats.accepted}); arrivals ${report.arrivals}, duplicates ${report.duplicates}\n`,
   );
 
-  if (process.env.MAXROWS) process.stderr.write(dataPlane.output().split('\n').filter((l) => l.includes('maintained') || l.includes('"level":50') || l.includes('"level":40')).slice(-8).join('\n') + '\n');
   expect(report.orderViolations).toEqual([]);
   expect(report.unknown).toBe(0);
   expect(report.unique).toBe(USERS * EVENTS_PER_USER);

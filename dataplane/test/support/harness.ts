@@ -132,7 +132,10 @@ export async function dataPlaneEnv(
  * Starts `node dataplane/src/main.ts` with `env` and waits until `GET /ready`
  * answers 200. Fails early, with the process's output, if it exits first.
  */
-export async function spawnDataPlane(env: DataPlaneEnv, { readyTimeoutMs = 30_000 } = {}): Promise<ChildDataPlane> {
+export async function spawnDataPlane(
+  env: DataPlaneEnv,
+  { readyTimeoutMs = 30_000 } = {},
+): Promise<ChildDataPlane> {
   const childEnv: Record<string, string> = {};
   // Only what Node itself needs from the parent: Jest's own settings must not leak into the program.
   for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'TZ']) {
@@ -189,7 +192,7 @@ export async function spawnDataPlane(env: DataPlaneEnv, { readyTimeoutMs = 30_00
   } catch (err) {
     handle.kill('SIGKILL');
     await exited;
-    throw new Error(`${(err as Error).message}\n--- data plane output ---\n${output()}`);
+    throw new Error(`${(err as Error).message}\n--- data plane output ---\n${output()}`, { cause: err });
   }
   return handle;
 }
@@ -199,7 +202,8 @@ export async function exitWithin(dp: ChildDataPlane, timeoutMs: number): Promise
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`data plane did not exit within ${timeoutMs} ms\n--- output ---\n${dp.output()}`)),
+      () =>
+        reject(new Error(`data plane did not exit within ${timeoutMs} ms\n--- output ---\n${dp.output()}`)),
       timeoutMs,
     );
   });
@@ -221,7 +225,8 @@ export async function ensureStopped(dp: ChildDataPlane | undefined): Promise<voi
 export async function failedEvents(dp: ChildDataPlane): Promise<unknown[]> {
   const res = await request(`${dp.adminUrl}/admin/v1/failed-events?limit=100`);
   const body = (await res.body.json()) as { events?: unknown[] };
-  if (res.statusCode !== 200) throw new Error(`failed-events answered ${res.statusCode}: ${JSON.stringify(body)}`);
+  if (res.statusCode !== 200)
+    throw new Error(`failed-events answered ${res.statusCode}: ${JSON.stringify(body)}`);
   return body.events ?? [];
 }
 
@@ -290,7 +295,13 @@ export function startLoad(options: LoadOptions): Load {
   const perRequest = options.eventsPerRequest ?? 1;
   const limit = options.eventsPerUser ?? Number.POSITIVE_INFINITY;
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
-  const url = typeof options.url === 'string' ? ((u: string) => () => u)(options.url) : options.url;
+  const url =
+    typeof options.url === 'string'
+      ? (
+          (u: string) => () =>
+            u
+        )(options.url)
+      : options.url;
   const auth = `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`;
   const agent = new Agent({ connections: options.concurrency, keepAliveTimeout: 2_000 });
   const acked = new Map<string, SentEvent>();
@@ -331,7 +342,13 @@ export function startLoad(options: LoadOptions): Load {
     } finally {
       inFlight--;
     }
-    attempts.push({ user, messageIds: batch.map((e) => e.messageId), startedAt: started, endedAt: Date.now(), outcome });
+    attempts.push({
+      user,
+      messageIds: batch.map((e) => e.messageId),
+      startedAt: started,
+      endedAt: Date.now(),
+      outcome,
+    });
     return outcome;
   };
 
@@ -366,7 +383,9 @@ export function startLoad(options: LoadOptions): Load {
     }
   };
 
-  const done = Promise.all(Array.from({ length: options.concurrency }, (_, s) => lane(s))).then(() => agent.close());
+  const done = Promise.all(Array.from({ length: options.concurrency }, (_, s) => lane(s))).then(() =>
+    agent.close(),
+  );
   return {
     acked,
     sent,
@@ -439,7 +458,8 @@ export function checkDelivery(events: unknown[], acked: Map<string, SentEvent>):
     seen.add(id);
     const last = lastSeq.get(user);
     if (last !== undefined && seq <= last) {
-      if (orderViolations.length < 20) orderViolations.push(`${user}: seq ${seq} first arrived after seq ${last}`);
+      if (orderViolations.length < 20)
+        orderViolations.push(`${user}: seq ${seq} first arrived after seq ${last}`);
       else if (orderViolations.length === 20) orderViolations.push('...');
     }
     lastSeq.set(user, Math.max(last ?? -1, seq));
@@ -476,6 +496,7 @@ export async function waitForAllAcked(
     const missing = report?.missing ?? [];
     throw new Error(
       `${(err as Error).message}: ${missing.length} of ${acked.size} acknowledged events missing, e.g. ${missing.slice(0, 10).join(', ')}`,
+      { cause: err },
     );
   }
   return report!;
