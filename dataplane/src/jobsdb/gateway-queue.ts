@@ -35,7 +35,7 @@ export async function readGatewayJobs(
     try {
       return await readOnce(pool, partitions, perPartition);
     } catch (err) {
-      if (isUndefinedTable(err) && attempt < 3) continue;
+      if (isUndefinedTable(err) && attempt < 10) continue;
       throw err;
     }
   }

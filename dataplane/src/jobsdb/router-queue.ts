@@ -64,7 +64,7 @@ export async function readRouterWork(
     try {
       return await readOnce(pool, destinationId, partitions, options);
     } catch (err) {
-      if (isUndefinedTable(err) && attempt < 3) continue;
+      if (isUndefinedTable(err) && attempt < 10) continue;
       throw err;
     }
   }

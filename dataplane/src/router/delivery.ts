@@ -15,6 +15,8 @@ export interface DeliveryContext {
   retry: { windowMs: number; minAttempts: number; backoff: BackoffOptions };
   now?: () => Date;
   random?: () => number;
+  /** Set on shutdown: no new request starts, and requests in flight are cut short. */
+  cancel?: AbortSignal;
 }
 
 export type Outcome = RouterOutcome & { userKey: string; dataset: number; hadStatus: boolean };
@@ -45,12 +47,22 @@ const RESPONSE_CHARS = 2048;
 export async function deliverRound(laneJobs: RouterJob[][], ctx: DeliveryContext): Promise<RoundResult> {
   const result: RoundResult = { outcomes: [], failed: [], held: [], requests: 0 };
   const lanes: Lane[] = laneJobs.map((jobs) => ({ jobs, pos: 0, stopped: false }));
-  const perLane = Math.max(1, ctx.delivery.maxBatchSize);
-  for (;;) {
-    const open = lanes.filter((l) => !l.stopped && l.pos < l.jobs.length);
-    if (open.length === 0) break;
-    const batches = packBatches(open, perLane, ctx.delivery.maxBatchSize);
-    await runWithConcurrency(batches, ctx.delivery.concurrency, (batch) => deliverBatch(batch, ctx, result));
+  const open = (lane: Lane): boolean => !lane.stopped && lane.pos < lane.jobs.length && !ctx.cancel?.aborted;
+  if (ctx.delivery.maxBatchSize <= 1) {
+    // Unbatched: every user's lane runs at its own pace, so one slow request delays only its own user.
+    await runWithConcurrency(lanes, ctx.delivery.concurrency, async (lane) => {
+      while (open(lane)) await deliverBatch([{ lane, jobs: [lane.jobs[lane.pos]!] }], ctx, result);
+    });
+  } else {
+    const perLane = ctx.delivery.maxBatchSize;
+    for (;;) {
+      const ready = lanes.filter(open);
+      if (ready.length === 0) break;
+      const batches = packBatches(ready, perLane, ctx.delivery.maxBatchSize);
+      await runWithConcurrency(batches, ctx.delivery.concurrency, (batch) =>
+        deliverBatch(batch, ctx, result),
+      );
+    }
   }
   for (const lane of lanes) {
     for (const job of lane.jobs.slice(lane.pos)) if (job.status === null) result.held.push(job);
@@ -112,7 +124,7 @@ async function send(
   let worst: { classification: ReturnType<typeof classifyFor>; response: DeliveryResponse } | undefined;
   for (const spec of specs) {
     result.requests++;
-    const response = await ctx.http.send(spec, ctx.delivery.timeoutMs);
+    const response = await ctx.http.send(spec, ctx.delivery.timeoutMs, ctx.cancel);
     const classification = classifyFor(ctx.type, response);
     if (!worst || rank(classification) > rank(worst.classification)) worst = { classification, response };
     if (classification !== 'success') break;

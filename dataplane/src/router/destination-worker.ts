@@ -49,6 +49,7 @@ export class DestinationWorker {
   private readonly sleeper = new WakeableSleep();
   private running: Promise<void> | undefined;
   private stopping = false;
+  private readonly cancel = new AbortController();
 
   constructor(options: DestinationWorkerOptions) {
     this.o = options;
@@ -73,9 +74,15 @@ export class DestinationWorker {
     this.sleeper.wake();
   }
 
-  /** Finishes the round in flight (its deliveries and their bookkeeping), then stops. */
+  /**
+   * Stops after the round in flight: no new request starts, requests in
+   * flight are cut short (they count as failed attempts and are retried after
+   * a restart), and the round's outcomes are recorded, so the drain fits the
+   * shutdown deadline whatever the destination's timeout.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.cancel.abort();
     this.sleeper.wake();
     await this.running;
   }
@@ -89,6 +96,7 @@ export class DestinationWorker {
       delivery: resolveDelivery(destination),
       http: this.o.http,
       limiter: this.o.limiter,
+      cancel: this.cancel.signal,
       retry: {
         windowMs: (destination.delivery.retryWindowSeconds ?? s.retryWindowSeconds) * 1000,
         minAttempts: destination.delivery.minAttempts ?? s.minAttempts,

@@ -37,9 +37,13 @@ export class HttpClient {
     });
   }
 
-  /** Sends one request; `timeoutMs` bounds the whole exchange, connect to last body byte. */
-  async send(spec: HttpRequestSpec, timeoutMs: number): Promise<DeliveryResponse> {
-    const signal = AbortSignal.timeout(timeoutMs);
+  /**
+   * Sends one request; `timeoutMs` bounds the whole exchange, connect to last
+   * body byte. `cancel` aborts it early (shutdown); it then counts as a failed attempt.
+   */
+  async send(spec: HttpRequestSpec, timeoutMs: number, cancel?: AbortSignal): Promise<DeliveryResponse> {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = cancel ? AbortSignal.any([timeout, cancel]) : timeout;
     try {
       const response = await request(spec.url, {
         dispatcher: this.#agent,
