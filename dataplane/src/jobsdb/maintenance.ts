@@ -83,8 +83,8 @@ async function dropFinished(pool: pg.Pool, client: pg.PoolClient, kind: QueueKin
     const done = await inTransaction(pool, async (tx) => {
       await tx.query(`SET LOCAL lock_timeout = '2s'`);
       // The exclusive lock makes the emptiness check and the drop one step: no writer can slip a row in between.
-      await tx.query(`LOCK TABLE ${jobs} IN ACCESS EXCLUSIVE MODE`);
-      if (kind === 'rt') await tx.query(`LOCK TABLE ${status} IN ACCESS EXCLUSIVE MODE`);
+      // Jobs table first, then status: the order every reader locks them in (router-queue.ts).
+      await tx.query(`LOCK TABLE ${kind === 'gw' ? jobs : `${jobs}, ${status}`} IN ACCESS EXCLUSIVE MODE`);
       const pending = await tx.query(kind === 'gw' ? gwPendingSql(jobs) : rtPendingSql(jobs, status));
       if ((pending.rowCount ?? 0) > 0) return false;
       await tx.query(`DELETE FROM datasets WHERE kind = $1 AND idx = $2`, [kind, idx]);

@@ -87,17 +87,19 @@ async function readOnce(
   );
   for (const r of cursorRows.rows) work.cursors.set(r.partition_id, r.job_id);
 
+  // Every query here names the jobs table before the status table, so it locks them in the order the
+  // dataset drop does (maintenance.ts): the two can wait for each other but never deadlock.
   const perUserSeen = new Map<string, number>();
   for (const idx of datasets) {
     const { jobs, status } = datasetTables('rt', idx);
     const waiting = await pool.query<RouterRow>(
       `SELECT j.*, j.payload::text AS payload, s.state, s.attempts, s.first_attempt_at, s.next_attempt_at
-       FROM (
+       FROM ${jobs} j
+       JOIN (
          SELECT s.*, row_number() OVER (PARTITION BY s.partition_id, s.user_key ORDER BY s.job_id) AS n
          FROM ${status} s
          WHERE s.destination_id = $1 AND s.partition_id = ANY($2::int[]) AND s.state = 'waiting'
-       ) s
-       JOIN ${jobs} j ON j.job_id = s.job_id
+       ) s ON j.job_id = s.job_id
        WHERE s.n <= $3
        ORDER BY s.job_id`,
       [destinationId, partitions, perUser],
