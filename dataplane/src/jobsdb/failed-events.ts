@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { FailedEvent, NewFailedEvent } from './types.ts';
+import type { FailedEvent, NewFailedEvent, NewRouterJob } from './types.ts';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -117,19 +117,10 @@ function toFailedEvent(row: FailedRow): FailedEvent {
   };
 }
 
-/** A re-driven event's new delivery job, built by the caller (router stage: the stored item as is). */
+/** A failed event to re-drive and the delivery jobs that replace it. */
 export interface RedriveJob {
   failedId: number;
-  jobs: {
-    partitionId: number;
-    workspaceId: string;
-    sourceId: string;
-    destinationId: string;
-    userKey: string;
-    messageId: string;
-    gwJobId: number;
-    payload: unknown;
-  }[];
+  jobs: NewRouterJob[];
 }
 
 /**

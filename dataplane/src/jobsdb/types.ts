@@ -75,27 +75,6 @@ export type RouterOutcome =
       reason: string;
     };
 
-/** An event that could not be processed or delivered, kept for inspection and re-drive. */
-export interface FailedEvent {
-  id: number;
-  stage: 'processor' | 'router';
-  workspaceId: string;
-  sourceId: string;
-  destinationId: string | null;
-  partitionId: number;
-  userKey: string;
-  messageId: string;
-  jobId: number;
-  /** Router stage: the destination item; processor stage: the ingested event. */
-  payload: unknown;
-  attempts: number;
-  lastStatusCode: number | null;
-  lastResponse: string | null;
-  reason: string;
-  failedAt: Date;
-  redrivenAt: Date | null;
-}
-
 export interface NewFailedEvent {
   stage: 'processor' | 'router';
   workspaceId: string;
@@ -110,4 +89,11 @@ export interface NewFailedEvent {
   lastStatusCode: number | null;
   lastResponse: string | null;
   reason: string;
+}
+
+/** An event that could not be processed or delivered, kept for inspection and re-drive. */
+export interface FailedEvent extends NewFailedEvent {
+  id: number;
+  failedAt: Date;
+  redrivenAt: Date | null;
 }

@@ -1,6 +1,7 @@
 import type { DestinationConfig, Logger } from '@rudder/common';
 import type { Counter, Histogram } from 'prom-client';
 import type { Fence, JobsDb } from '../jobsdb/index.ts';
+import type { DataPlaneConfig } from '../config.ts';
 import { getDestinationType, parseDestinationConfig, resolveDelivery } from '../destinations/registry.ts';
 import { WakeableSleep } from '../util/wakeable-sleep.ts';
 import { planRound } from './ordering-barrier.ts';
@@ -8,14 +9,7 @@ import { deliverRound, type DeliveryContext } from './delivery.ts';
 import type { HttpClient } from './http-client.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 
-export interface RouterSettings {
-  jobsPerPartition: number;
-  pollMs: number;
-  retryWindowSeconds: number;
-  minAttempts: number;
-  backoffBaseMs: number;
-  backoffMaxMs: number;
-}
+export type RouterSettings = DataPlaneConfig['router'];
 
 export interface RouterMetrics {
   jobs: Counter<'destination' | 'outcome'>;
