@@ -22,8 +22,17 @@ export function userKeyOf(event: { userId?: unknown; anonymousId?: unknown }): s
  * Stable across processes, languages and releases; `partitions` must be a power of two.
  */
 export function partitionOf(userKey: string, partitions: number = DEFAULT_PARTITIONS): number {
+  return partitionOfDigest(userKeyDigest(userKey), partitions);
+}
+
+/** SHA-256 of a user key's UTF-8 bytes: hash once, derive the partition and other ids from it. */
+export function userKeyDigest(userKey: string): Buffer {
+  return createHash('sha256').update(userKey, 'utf8').digest();
+}
+
+/** The partition of a user key from its {@link userKeyDigest}. */
+export function partitionOfDigest(digest: Buffer, partitions: number = DEFAULT_PARTITIONS): number {
   if (!isPowerOfTwo(partitions)) throw new RangeError(`partitions must be a power of two, got ${partitions}`);
-  const digest = createHash('sha256').update(userKey, 'utf8').digest();
   return digest.readUInt32BE(0) % partitions;
 }
 

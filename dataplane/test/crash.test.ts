@@ -1,16 +1,11 @@
-import { createTestSchema, startSink, waitFor, type Sink } from '@rudder/devkit';
+import { waitFor } from '@rudder/devkit';
 import {
-  dataPlaneEnv,
-  ensureStopped,
   exitWithin,
   failedEvents,
   outcomeCounts,
-  spawnDataPlane,
+  Scenario,
   startLoad,
   waitForAllAcked,
-  writeWebhookConfig,
-  type ChildDataPlane,
-  type TestConfig,
 } from './support/harness.ts';
 
 /**
@@ -20,39 +15,19 @@ import {
  * kill were not acknowledged and are not required (their clients retry them).
  */
 
-let schema: Awaited<ReturnType<typeof createTestSchema>> | undefined;
-let config: TestConfig | undefined;
-let sink: Sink | undefined;
-const dataPlanes: ChildDataPlane[] = [];
-
-afterEach(async () => {
-  for (const dp of dataPlanes.splice(0)) await ensureStopped(dp);
-  await sink?.close();
-  await config?.dispose();
-  await schema?.drop();
-  sink = undefined;
-  config = undefined;
-  schema = undefined;
-});
+const scenario = new Scenario();
+afterEach(() => scenario.dispose());
 
 it('loses no acknowledged event when the data plane is killed with SIGKILL mid-load and restarted', async () => {
   const started = Date.now();
-  schema = await createTestSchema('crash');
-  // Some deliveries fail, so retry state (waiting jobs, held users) exists when the process dies.
-  sink = await startSink({ failureRate: 0.1 });
-  config = await writeWebhookConfig({ url: sink.url, delivery: { timeoutMs: 1_000 } });
-  const env = await dataPlaneEnv(schema, config.path, {
-    PARTITIONS: '16',
-    ROUTER_BACKOFF_BASE_MS: '20',
-    ROUTER_BACKOFF_MAX_MS: '200',
-    ROUTER_MIN_ATTEMPTS: '1000',
-    ROUTER_RETRY_WINDOW_SECONDS: '3600',
+  const { env, sink, config } = await scenario.setUp('crash', {
+    // Some deliveries fail, so retry state (waiting jobs, held users) exists when the process dies.
+    sink: { failureRate: 0.1 },
+    webhook: { delivery: { timeoutMs: 1_000 } },
     // Small datasets: they rotate and are dropped during the run, the kill included.
-    JOBSDB_DATASET_MAX_ROWS: '1000',
-    JOBSDB_MAINTENANCE_INTERVAL_MS: '200',
+    env: { JOBSDB_DATASET_MAX_ROWS: '1000', JOBSDB_MAINTENANCE_INTERVAL_MS: '200' },
   });
-  const first = await spawnDataPlane(env);
-  dataPlanes.push(first);
+  const first = await scenario.spawn(env);
 
   const load = startLoad({
     url: first.gatewayUrl,
@@ -73,8 +48,7 @@ it('loses no acknowledged event when the data plane is killed with SIGKILL mid-l
     first.kill('SIGKILL');
     expect(await exitWithin(first, 10_000)).toEqual({ code: null, signal: 'SIGKILL' });
 
-    const second = await spawnDataPlane(env);
-    dataPlanes.push(second);
+    const second = await scenario.spawn(env);
     await waitFor(
       'load to be acknowledged by the restarted data plane',
       () => load.acked.size >= ackedAtKill + 2_000,

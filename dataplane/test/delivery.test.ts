@@ -48,6 +48,27 @@ it('aborts events a destination refuses with a 4xx into the failed-events store,
   expect(((await admin('/admin/v1/failed-events')) as { events: Failed[] }).events).toEqual([]);
 });
 
+it('retries a failing destination, then aborts once both the minimum attempts and the retry window are used up', async () => {
+  t = await startTestPlane({ env: { ROUTER_MIN_ATTEMPTS: '3', ROUTER_RETRY_WINDOW_SECONDS: '0' } });
+  t.sink.setFailure({ failureRate: 1, failStatus: 503 });
+  expect((await send('/v1/track', { userId: 'u1', event: 'Doomed', messageId: 'm-doomed' })).status).toBe(
+    200,
+  );
+  const failed = await waitFor('the event to be given up on', async () => {
+    const page = (await admin('/admin/v1/failed-events')) as { events: (Failed & { attempts: number })[] };
+    return page.events[0];
+  });
+  expect(failed).toMatchObject({ stage: 'router', messageId: 'm-doomed', lastStatusCode: 503, attempts: 3 });
+  expect(failed.reason).toMatch(/^retries exhausted/);
+  expect(t.sink.stats().failed).toBe(3);
+
+  // The user is not blocked by the aborted event: the next one goes through once the destination heals.
+  t.sink.setFailure({ failureRate: 0, failStatus: 0 });
+  expect((await send('/v1/track', { userId: 'u1', event: 'Next', messageId: 'm-next' })).status).toBe(200);
+  await t.sink.waitForEvents(1, 10_000);
+  expect(t.sink.events()).toEqual([expect.objectContaining({ messageId: 'm-next' })]);
+});
+
 it('records events a transformation or mapping cannot handle as processing failures, not silently dropped', async () => {
   t = await startTestPlane({
     config: (url) =>

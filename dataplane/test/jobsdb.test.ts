@@ -48,7 +48,11 @@ const all = Array.from({ length: P }, (_, i) => i);
 
 it('commits concurrent requests in group commits and reads them back per partition in job order', async () => {
   const writes = Array.from({ length: 50 }, (_, r) =>
-    db.writeGateway({ jobs: [job(`u${r % 5}`, r), job(`u${r % 5}`, r + 1000)], dedupWindowSeconds: 0 }),
+    db.writeGateway({
+      jobs: [job(`u${r % 5}`, r), job(`u${r % 5}`, r + 1000)],
+      dedupWindowSeconds: 0,
+      bytes: 512,
+    }),
   );
   const results = await Promise.all(writes);
   expect(results.every((r) => r.stored === 2)).toBe(true);
@@ -66,17 +70,19 @@ it('drops duplicate messageIds within the dedup window, also inside one request'
   const first = await db.writeGateway({
     jobs: [job('a', 1, 'm1'), job('a', 2, 'm1')],
     dedupWindowSeconds: 60,
+    bytes: 512,
   });
   const second = await db.writeGateway({
     jobs: [job('a', 3, 'm1'), job('a', 4, 'm2')],
     dedupWindowSeconds: 60,
+    bytes: 512,
   });
   expect(first).toEqual({ stored: 1, duplicates: 1 });
   expect(second).toEqual({ stored: 1, duplicates: 1 });
 });
 
 it('hands jobs to the router exactly once: a second commit from the same cursor is refused', async () => {
-  await db.writeGateway({ jobs: [job('a', 1), job('b', 1)], dedupWindowSeconds: 0 });
+  await db.writeGateway({ jobs: [job('a', 1), job('b', 1)], dedupWindowSeconds: 0, bytes: 512 });
   const batch = await db.readGatewayJobs(all, 100);
   const cursors = [...batch.cursors].map(([partitionId, from]) => ({
     partitionId,
@@ -101,7 +107,7 @@ it('hands jobs to the router exactly once: a second commit from the same cursor 
 });
 
 it('keeps held and retrying jobs waiting and records aborted ones in the failed-events store', async () => {
-  await db.writeGateway({ jobs: [job('a', 1), job('a', 2), job('b', 1)], dedupWindowSeconds: 0 });
+  await db.writeGateway({ jobs: [job('a', 1), job('a', 2), job('b', 1)], dedupWindowSeconds: 0, bytes: 512 });
   const batch = await db.readGatewayJobs(all, 100);
   await db.commitProcessed({
     routerJobs: batch.jobs.map((j) => ({
@@ -170,6 +176,7 @@ it('rotates datasets by size and drops them once fully processed, so tables stay
     await db.writeGateway({
       jobs: Array.from({ length: 60 }, (_, i) => job(`u${i}`, round)),
       dedupWindowSeconds: 0,
+      bytes: 512,
     });
     await db.runMaintenance();
     const batch = await db.readGatewayJobs(all, 1000);

@@ -1,16 +1,4 @@
-import { createTestSchema, startSink, type Sink } from '@rudder/devkit';
-import {
-  dataPlaneEnv,
-  ensureStopped,
-  failedEvents,
-  outcomeCounts,
-  spawnDataPlane,
-  startLoad,
-  waitForAllAcked,
-  writeWebhookConfig,
-  type ChildDataPlane,
-  type TestConfig,
-} from './support/harness.ts';
+import { failedEvents, outcomeCounts, Scenario, startLoad, waitForAllAcked } from './support/harness.ts';
 
 /**
  * Per-user ordering end to end while the destination is flaky: ~20% of
@@ -22,48 +10,23 @@ import {
 const USERS = 200;
 const EVENTS_PER_USER = 25;
 /**
- * Short, so hung requests cost little: the router delivers a round in waves
- * and every wave waits for its slowest request, so each hang stalls all users
- * of the destination for this long (about 30 s in all at 300 ms, 50 s at 500 ms).
+ * Short, so hung requests cost little: a hang holds up its own user (and, when
+ * batching, the wave of batches it is in) for this long.
  */
 const DELIVERY_TIMEOUT_MS = 300;
 
-let schema: Awaited<ReturnType<typeof createTestSchema>> | undefined;
-let config: TestConfig | undefined;
-let sink: Sink | undefined;
-let dataPlane: ChildDataPlane | undefined;
-
-afterEach(async () => {
-  await ensureStopped(dataPlane);
-  await sink?.close();
-  await config?.dispose();
-  await schema?.drop();
-  dataPlane = undefined;
-  sink = undefined;
-  config = undefined;
-  schema = undefined;
-});
+const scenario = new Scenario();
+afterEach(() => scenario.dispose());
 
 async function runOrderingScenario(webhook: { batching: boolean; maxBatchSize?: number }): Promise<void> {
   const started = Date.now();
-  schema = await createTestSchema('ordering');
-  sink = await startSink({ failureRate: 0.2, timeoutRate: 0.03 });
-  config = await writeWebhookConfig({
-    url: sink.url,
-    ...webhook,
-    delivery: { timeoutMs: DELIVERY_TIMEOUT_MS },
-  });
-  const env = await dataPlaneEnv(schema, config.path, {
-    PARTITIONS: '16',
-    ROUTER_BACKOFF_BASE_MS: '20',
-    ROUTER_BACKOFF_MAX_MS: '200',
-    ROUTER_MIN_ATTEMPTS: '1000',
-    ROUTER_RETRY_WINDOW_SECONDS: '3600',
+  const { env, sink, config } = await scenario.setUp('ordering', {
+    sink: { failureRate: 0.2, timeoutRate: 0.03 },
+    webhook: { ...webhook, delivery: { timeoutMs: DELIVERY_TIMEOUT_MS } },
     // Small datasets: waiting and held jobs span several, which rotate and are dropped under the router.
-    JOBSDB_DATASET_MAX_ROWS: '1000',
-    JOBSDB_MAINTENANCE_INTERVAL_MS: '200',
+    env: { JOBSDB_DATASET_MAX_ROWS: '1000', JOBSDB_MAINTENANCE_INTERVAL_MS: '200' },
   });
-  dataPlane = await spawnDataPlane(env);
+  const dataPlane = await scenario.spawn(env);
 
   const load = startLoad({
     url: dataPlane.gatewayUrl,
@@ -81,7 +44,7 @@ async function runOrderingScenario(webhook: { batching: boolean; maxBatchSize?: 
 
   const s = sink;
   const report = await waitForAllAcked(() => s.events(), load.acked, 45_000).catch((err: unknown) => {
-    throw new Error(`${(err as Error).message}\n--- data plane output ---\n${dataPlane?.output() ?? ''}`, {
+    throw new Error(`${(err as Error).message}\n--- data plane output ---\n${dataPlane.output()}`, {
       cause: err,
     });
   });

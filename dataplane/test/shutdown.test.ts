@@ -1,18 +1,13 @@
-import { createTestSchema, startSink, waitFor, type Sink } from '@rudder/devkit';
+import { waitFor } from '@rudder/devkit';
 import {
+  type Attempt,
   checkDelivery,
-  dataPlaneEnv,
-  ensureStopped,
   exitWithin,
   failedEvents,
   outcomeCounts,
-  spawnDataPlane,
+  Scenario,
   startLoad,
   waitForAllAcked,
-  writeWebhookConfig,
-  type Attempt,
-  type ChildDataPlane,
-  type TestConfig,
 } from './support/harness.ts';
 
 /**
@@ -22,40 +17,21 @@ import {
  * a 200 whose events are lost.
  */
 
-let schema: Awaited<ReturnType<typeof createTestSchema>> | undefined;
-let config: TestConfig | undefined;
-let sink: Sink | undefined;
-const dataPlanes: ChildDataPlane[] = [];
-
-afterEach(async () => {
-  for (const dp of dataPlanes.splice(0)) await ensureStopped(dp);
-  await sink?.close();
-  await config?.dispose();
-  await schema?.drop();
-  sink = undefined;
-  config = undefined;
-  schema = undefined;
-});
+const scenario = new Scenario();
+afterEach(() => scenario.dispose());
 
 const isAllowed = (a: Attempt): boolean =>
   a.outcome.kind === 'network' || a.outcome.status === 200 || a.outcome.status === 503;
 
 it('drains on SIGTERM under load: exits 0, and every 200 is delivered while other requests get 503 or a connection error', async () => {
   const started = Date.now();
-  schema = await createTestSchema('shutdown');
-  // Failures and a few hung requests, so the drain has retries and slow deliveries in flight.
-  sink = await startSink({ failureRate: 0.1, timeoutRate: 0.01 });
-  config = await writeWebhookConfig({ url: sink.url, delivery: { timeoutMs: 300 } });
-  const env = await dataPlaneEnv(schema, config.path, {
-    PARTITIONS: '16',
-    ROUTER_BACKOFF_BASE_MS: '20',
-    ROUTER_BACKOFF_MAX_MS: '200',
-    ROUTER_MIN_ATTEMPTS: '1000',
-    ROUTER_RETRY_WINDOW_SECONDS: '3600',
-    SHUTDOWN_TIMEOUT_MS: '20000',
+  const { env, sink, config } = await scenario.setUp('shutdown', {
+    // Failures and a few hung requests, so the drain has retries and slow deliveries in flight.
+    sink: { failureRate: 0.1, timeoutRate: 0.01 },
+    webhook: { delivery: { timeoutMs: 300 } },
+    env: { SHUTDOWN_TIMEOUT_MS: '20000' },
   });
-  const first = await spawnDataPlane(env);
-  dataPlanes.push(first);
+  const first = await scenario.spawn(env);
 
   const load = startLoad({
     url: first.gatewayUrl,
@@ -94,8 +70,7 @@ it('drains on SIGTERM under load: exits 0, and every 200 is delivered while othe
     expect(atExit.orderViolations).toEqual([]);
 
     // What was acknowledged but not delivered before the exit is in the database: a restart delivers it.
-    const second = await spawnDataPlane(env);
-    dataPlanes.push(second);
+    const second = await scenario.spawn(env);
     const report = await waitForAllAcked(() => s.events(), load.acked, 40_000);
     process.stderr.write(
       `[shutdown] after restart: arrivals ${report.arrivals}, unique ${report.unique} of ${load.acked.size} acknowledged ` +

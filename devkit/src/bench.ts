@@ -15,7 +15,6 @@ import pg from 'pg';
 import { startEmbeddedPostgres } from './postgres.ts';
 import { startSink } from './sink.ts';
 import { freePort } from './ports.ts';
-import { waitForPort } from './redis.ts';
 import { waitFor } from './wait.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -199,7 +198,6 @@ async function startPlane(
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitForPort(port, 30_000);
   const url = `http://127.0.0.1:${port}`;
   await waitFor('the data plane to be ready', async () => (await fetch(`${url}/ready`)).ok, {
     timeoutMs: 30_000,

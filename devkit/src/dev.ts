@@ -135,7 +135,7 @@ async function runSession(): Promise<void> {
         stop: async () => (pid === undefined || processExists(pid) ? pg.stop() : undefined),
       });
       databaseUrl = pg.url;
-      say(`Postgres ready at ${databaseUrl}`);
+      say(`Postgres ready at ${redactUrl(databaseUrl)}`);
       if (pid !== undefined) watchPid(pid, () => failed('Postgres exited unexpectedly'));
     }
 

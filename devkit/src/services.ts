@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 /**
  * Helpers for running local services side by side (`make dev`, benchmarks):
@@ -70,21 +71,16 @@ export async function waitForHttpOk(
     signal,
   }: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: string;
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
+  await waitFor(
+    `${url} to answer 200`,
+    async () => {
       const res = await fetch(url, { signal: AbortSignal.timeout(Math.max(intervalMs, 2000)) });
       await res.body?.cancel();
-      if (res.status === 200) return;
-      last = `HTTP ${res.status}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms (${last})`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+      if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+      return true;
+    },
+    { timeoutMs, intervalMs, ...(signal ? { signal } : {}) },
+  );
 }
 
 export interface ChildExit {

@@ -15,7 +15,7 @@ const event = (raw: Record<string, unknown>): IncomingEvent =>
 
 describe('enrichEvent', () => {
   it('fills messageId, receivedAt, request_ip, rudderId and timestamp', () => {
-    const out = enrichEvent(event({ userId: 'u1', event: 'E' }), 'u1', facts);
+    const out = enrichEvent(event({ userId: 'u1', event: 'E' }), rudderIdOf('u1'), facts);
     expect(out).toMatchObject({
       type: 'track',
       event: 'E',
@@ -30,17 +30,25 @@ describe('enrichEvent', () => {
   });
 
   it('keeps a client messageId (dedup depends on it) and generates UUID v4s otherwise', () => {
-    expect(enrichEvent(event({ userId: 'u1', messageId: 'm-1' }), 'u1', facts).messageId).toBe('m-1');
+    expect(enrichEvent(event({ userId: 'u1', messageId: 'm-1' }), rudderIdOf('u1'), facts).messageId).toBe(
+      'm-1',
+    );
     const { newMessageId: _, ...realIds } = facts;
-    expect(enrichEvent(event({ userId: 'u1' }), 'u1', realIds).messageId).toMatch(
+    expect(enrichEvent(event({ userId: 'u1' }), rudderIdOf('u1'), realIds).messageId).toMatch(
       /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
     );
-    expect(enrichEvent(event({ userId: 'u1', messageId: '' }), 'u1', facts).messageId).toBe('generated-id');
+    expect(enrichEvent(event({ userId: 'u1', messageId: '' }), rudderIdOf('u1'), facts).messageId).toBe(
+      'generated-id',
+    );
   });
 
   it('applies the batch sentAt to events without their own, and corrects skew with it', () => {
     const batchFacts = { ...facts, sentAt: '2024-05-01T13:00:07.000Z' };
-    const out = enrichEvent(event({ userId: 'u1', timestamp: '2024-05-01T13:00:04.000Z' }), 'u1', batchFacts);
+    const out = enrichEvent(
+      event({ userId: 'u1', timestamp: '2024-05-01T13:00:04.000Z' }),
+      rudderIdOf('u1'),
+      batchFacts,
+    );
     expect(out).toMatchObject({
       sentAt: '2024-05-01T13:00:07.000Z',
       originalTimestamp: '2024-05-01T13:00:04.000Z',
@@ -48,7 +56,7 @@ describe('enrichEvent', () => {
     });
     const own = enrichEvent(
       event({ userId: 'u1', sentAt: '2024-05-01T13:00:05.000Z', timestamp: '2024-05-01T13:00:04.000Z' }),
-      'u1',
+      rudderIdOf('u1'),
       batchFacts,
     );
     expect(own.timestamp).toBe('2024-05-01T12:00:09.000Z');
@@ -56,7 +64,7 @@ describe('enrichEvent', () => {
 
   it('overwrites a client-supplied request_ip with what the gateway saw, and leaves context untouched', () => {
     const context = { library: { name: 'analytics-node', version: '3.0.0' }, ip: '198.51.100.1' };
-    const out = enrichEvent(event({ userId: 'u1', request_ip: '1.1.1.1', context }), 'u1', facts);
+    const out = enrichEvent(event({ userId: 'u1', request_ip: '1.1.1.1', context }), rudderIdOf('u1'), facts);
     expect(out.request_ip).toBe('203.0.113.7');
     expect(out.context).toEqual(context);
   });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingEvent, RudderEvent } from '@rudder/common';
-import { rudderIdOf } from './rudder-id.ts';
 import { eventTimes } from './timestamps.ts';
 
 /** What the gateway knows about the request an event arrived in. */
@@ -20,7 +19,7 @@ export interface RequestFacts {
  * - `messageId`: kept when the client sent one (dedup relies on it), else a random UUID v4;
  * - `receivedAt`, and `request_ip` from the connection (always the gateway's
  *   observation; a client reports an end user's IP in `context.ip`);
- * - `rudderId`: stable per user key (see {@link rudderIdOf});
+ * - `rudderId`: stable per user key (see `rudderIdOf`), computed by the caller;
  * - `sentAt` from the event or the batch envelope; `originalTimestamp` and the
  *   skew-corrected `timestamp` (see {@link eventTimes});
  * - everything else, `context.library` included, untouched.
@@ -29,7 +28,7 @@ export interface RequestFacts {
  * private copy (the schema parse made it), and a second copy per event would
  * be pure overhead on the ingestion path.
  */
-export function enrichEvent(event: IncomingEvent, userKey: string, facts: RequestFacts): RudderEvent {
+export function enrichEvent(event: IncomingEvent, rudderId: string, facts: RequestFacts): RudderEvent {
   const sentAt =
     event.sentAt === null || event.sentAt === undefined || event.sentAt === '' ? facts.sentAt : event.sentAt;
   const times = eventTimes({
@@ -44,7 +43,7 @@ export function enrichEvent(event: IncomingEvent, userKey: string, facts: Reques
   }
   out['receivedAt'] = facts.receivedAtIso;
   out['request_ip'] = facts.requestIp;
-  out['rudderId'] = rudderIdOf(userKey);
+  out['rudderId'] = rudderId;
   if (sentAt !== undefined) out['sentAt'] = sentAt;
   if (times.originalTimestamp !== null) out['originalTimestamp'] = times.originalTimestamp;
   out['timestamp'] = times.timestamp;

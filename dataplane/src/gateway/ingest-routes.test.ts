@@ -7,6 +7,7 @@ import {
   TEST_WRITE_KEY as WRITE_KEY,
   testGateway,
 } from './testing.ts';
+import { rudderIdOf } from './rudder-id.ts';
 
 let app: FastifyInstance;
 afterEach(async () => {
@@ -43,6 +44,7 @@ describe('single-event endpoints', () => {
       receivedAt: NOW,
     });
     expect(job.messageId).toBe(job.event.messageId);
+    expect(job.event.rudderId).toBe(rudderIdOf('u1'));
     expect(job.event).toMatchObject({
       type: 'track',
       event: 'Signed Up',

@@ -1,6 +1,13 @@
-import { partitionOf, toRudderError, userKeyOf, type IncomingEvent } from '@rudder/common';
+import {
+  partitionOfDigest,
+  toRudderError,
+  userKeyDigest,
+  userKeyOf,
+  type IncomingEvent,
+} from '@rudder/common';
 import type { NewGatewayJob } from '../jobsdb/types.ts';
 import { enrichEvent, type RequestFacts } from './enrich.ts';
+import { rudderIdFromDigest } from './rudder-id.ts';
 import type { GatewayStore, ResolvedSource } from './types.ts';
 
 /**
@@ -18,9 +25,11 @@ export function buildJobs(
   for (let i = 0; i < events.length; i++) {
     const incoming = events[i]!;
     const userKey = userKeyOf(incoming);
-    const event = enrichEvent(incoming, userKey, facts);
+    // One hash per event: the partition and rudderId both come from the key's digest.
+    const digest = userKeyDigest(userKey);
+    const event = enrichEvent(incoming, rudderIdFromDigest(digest), facts);
     jobs[i] = {
-      partitionId: partitionOf(userKey, partitions),
+      partitionId: partitionOfDigest(digest, partitions),
       workspaceId: source.workspaceId,
       sourceId: source.source.id,
       userKey,
@@ -42,9 +51,10 @@ export async function commitJobs(
   store: GatewayStore,
   jobs: NewGatewayJob[],
   dedupWindowSeconds: number,
+  bytes: number,
 ): Promise<{ stored: number; duplicates: number }> {
   try {
-    return await store.writeGateway({ jobs, dedupWindowSeconds });
+    return await store.writeGateway({ jobs, dedupWindowSeconds, bytes });
   } catch (err) {
     throw toRudderError(err);
   }

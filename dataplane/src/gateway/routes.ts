@@ -73,7 +73,7 @@ async function ingest(
     factsOf(ctx, request, receivedAt, extracted.sentAt),
     ctx.partitions,
   );
-  const result = await commitJobs(ctx.store, jobs, source.source.dedupWindowSeconds);
+  const result = await commitJobs(ctx.store, jobs, source.source.dedupWindowSeconds, body.bytes);
   countEvents(ctx.metrics, result);
   return 'OK';
 }
@@ -110,7 +110,10 @@ async function pixel(
       factsOf(ctx, request, receivedAt, undefined),
       ctx.partitions,
     );
-    countEvents(ctx.metrics, await commitJobs(ctx.store, jobs, source.source.dedupWindowSeconds));
+    countEvents(
+      ctx.metrics,
+      await commitJobs(ctx.store, jobs, source.source.dedupWindowSeconds, request.url.length),
+    );
   } catch (err) {
     recordFailure(request, httpFailureOf(err, ctx.limits.maxRequestBytes), err, ctx);
   }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { userKeyDigest } from '@rudder/common';
 
 /**
  * A stable UUID for a user key: the same key always yields the same id, in
@@ -12,9 +12,14 @@ import { createHash } from 'node:crypto';
  * from the user key so `rudderId` and the partition agree on who the user is.
  */
 export function rudderIdOf(userKey: string): string {
-  const bytes = createHash('sha256').update(userKey, 'utf8').digest();
+  return rudderIdFromDigest(userKeyDigest(userKey));
+}
+
+/** {@link rudderIdOf} from the key's digest, for callers that already hashed it for the partition. */
+export function rudderIdFromDigest(digest: Buffer): string {
+  const bytes = Buffer.from(digest.subarray(0, 16));
   bytes[6] = (bytes[6]! & 0x0f) | 0x80;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex', 0, 16);
+  const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

@@ -17,7 +17,6 @@ export interface WriteResult {
 
 interface Pending {
   write: GatewayWrite;
-  bytes: number;
   resolve: (result: WriteResult) => void;
   reject: (err: unknown) => void;
 }
@@ -51,7 +50,7 @@ export class GatewayWriter {
   write(write: GatewayWrite): Promise<WriteResult> {
     if (write.jobs.length === 0) return Promise.resolve({ stored: 0, duplicates: 0 });
     return new Promise((resolve, reject) => {
-      this.queue.push({ write, bytes: estimateBytes(write.jobs), resolve, reject });
+      this.queue.push({ write, resolve, reject });
       if (!this.running) void this.drain();
     });
   }
@@ -88,9 +87,10 @@ export class GatewayWriter {
     let bytes = 0;
     let n = 0;
     for (const p of this.queue) {
-      if (n > 0 && (events + p.write.jobs.length > this.maxEvents || bytes + p.bytes > this.maxBytes)) break;
+      if (n > 0 && (events + p.write.jobs.length > this.maxEvents || bytes + p.write.bytes > this.maxBytes))
+        break;
       events += p.write.jobs.length;
-      bytes += p.bytes;
+      bytes += p.write.bytes;
       n++;
     }
     return this.queue.splice(0, n);
@@ -195,11 +195,6 @@ async function findDuplicates(client: pg.PoolClient, writes: GatewayWrite[]): Pr
     if (!isFresh.has(k)) result[i]!.add(j);
   });
   return result;
-}
-
-function estimateBytes(jobs: NewGatewayJob[]): number {
-  // A cheap upper-bound guess; the gateway already bounded each event's size.
-  return jobs.length * 1024;
 }
 
 /** Database failures reach clients as 503 with a Retry-After, never as success. */

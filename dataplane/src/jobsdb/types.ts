@@ -16,6 +16,8 @@ export interface GatewayWrite {
   jobs: NewGatewayJob[];
   /** When > 0, drop events whose (sourceId, messageId) was stored within this many seconds. */
   dedupWindowSeconds: number;
+  /** Size of the request's (decompressed) body: bounds how much one group commit carries. */
+  bytes: number;
 }
 
 export interface GatewayJob extends NewGatewayJob {

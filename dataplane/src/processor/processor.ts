@@ -2,7 +2,7 @@ import type { Logger } from '@rudder/common';
 import type { Counter, Histogram } from 'prom-client';
 import type { Fence, JobsDb } from '../jobsdb/index.ts';
 import type { ConfigStore } from '../config/config-store.ts';
-import { WakeableSleep } from '../util/wakeable-sleep.ts';
+import { PollingLoop } from '../util/polling-loop.ts';
 import { runPipeline } from './pipeline.ts';
 import type { UserTransformer } from './user-transformer.ts';
 
@@ -28,43 +28,29 @@ export interface ProcessorOptions {
  */
 export class Processor {
   private readonly o: ProcessorOptions;
-  private readonly sleeper = new WakeableSleep();
-  private running: Promise<void> | undefined;
-  private stopping = false;
+  private readonly loop: PollingLoop;
 
   constructor(options: ProcessorOptions) {
     this.o = options;
+    this.loop = new PollingLoop({
+      step: async () => ((await this.processOnce()) === 0 ? this.o.pollMs : 0),
+      logger: options.logger,
+      failureMessage: 'processor batch failed; retrying',
+    });
   }
 
   start(): void {
-    this.running ??= this.loop();
+    this.loop.start();
   }
 
   /** New ingested jobs exist: look now instead of at the next poll. */
   wake(): void {
-    this.sleeper.wake();
+    this.loop.wake();
   }
 
   /** Finishes the batch in progress, then stops. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    this.sleeper.wake();
-    await this.running;
-  }
-
-  private async loop(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        const processed = await this.processOnce();
-        failures = 0;
-        if (processed === 0) await this.sleeper.sleep(this.o.pollMs);
-      } catch (err) {
-        failures++;
-        this.o.logger.error({ err }, 'processor batch failed; retrying');
-        await this.sleeper.sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
-      }
-    }
+    await this.loop.stop();
   }
 
   /** Processes one batch; returns how many ingested jobs it consumed. */

@@ -3,7 +3,7 @@ import type { Counter, Histogram } from 'prom-client';
 import type { Fence, JobsDb } from '../jobsdb/index.ts';
 import type { DataPlaneConfig } from '../config.ts';
 import { getDestinationType, parseDestinationConfig, resolveDelivery } from '../destinations/registry.ts';
-import { WakeableSleep } from '../util/wakeable-sleep.ts';
+import { PollingLoop } from '../util/polling-loop.ts';
 import { planRound } from './ordering-barrier.ts';
 import { deliverRound, type DeliveryContext } from './delivery.ts';
 import type { HttpClient } from './http-client.ts';
@@ -40,14 +40,17 @@ const MAX_IDLE_MS = 1_000;
 export class DestinationWorker {
   private o: DestinationWorkerOptions;
   private context: DeliveryContext;
-  private readonly sleeper = new WakeableSleep();
-  private running: Promise<void> | undefined;
-  private stopping = false;
   private readonly cancel = new AbortController();
+  private readonly loop: PollingLoop;
 
   constructor(options: DestinationWorkerOptions) {
     this.o = options;
     this.context = this.buildContext(options.destination);
+    this.loop = new PollingLoop({
+      step: () => this.roundOnce(),
+      logger: options.logger,
+      failureMessage: 'delivery round failed; retrying',
+    });
   }
 
   get destinationId(): string {
@@ -61,11 +64,11 @@ export class DestinationWorker {
   }
 
   start(): void {
-    this.running ??= this.loop();
+    this.loop.start();
   }
 
   wake(): void {
-    this.sleeper.wake();
+    this.loop.wake();
   }
 
   /**
@@ -75,10 +78,8 @@ export class DestinationWorker {
    * shutdown deadline whatever the destination's timeout.
    */
   async stop(): Promise<void> {
-    this.stopping = true;
     this.cancel.abort();
-    this.sleeper.wake();
-    await this.running;
+    await this.loop.stop();
   }
 
   private buildContext(destination: DestinationConfig): DeliveryContext {
@@ -97,21 +98,6 @@ export class DestinationWorker {
         backoff: { baseMs: s.backoffBaseMs, maxMs: s.backoffMaxMs },
       },
     };
-  }
-
-  private async loop(): Promise<void> {
-    let failures = 0;
-    while (!this.stopping) {
-      try {
-        const idleMs = await this.roundOnce();
-        failures = 0;
-        if (idleMs > 0) await this.sleeper.sleep(idleMs);
-      } catch (err) {
-        failures++;
-        this.o.logger.error({ err, destination: this.destinationId }, 'delivery round failed; retrying');
-        await this.sleeper.sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
-      }
-    }
   }
 
   /** Runs one round; returns how long to idle before the next (0 = go again at once). */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { freePort, waitFor } from '@rudder/devkit';
+import { createTestSchema, freePort, startSink, waitFor, type Sink, type SinkOptions } from '@rudder/devkit';
 
 /**
  * Fault-test harness: the data plane as a child process (the program
@@ -500,4 +500,56 @@ export async function waitForAllAcked(
     );
   }
   return report!;
+}
+
+// ---------------------------------------------------------------------------
+// Scenario: what one fault test starts, and its teardown
+
+/** Router settings for fault tests: quick retries that never give up within a test's lifetime. */
+export const FAST_RETRIES_NEVER_ABORT: Record<string, string> = {
+  PARTITIONS: '16',
+  ROUTER_BACKOFF_BASE_MS: '20',
+  ROUTER_BACKOFF_MAX_MS: '200',
+  ROUTER_MIN_ATTEMPTS: '1000',
+  ROUTER_RETRY_WINDOW_SECONDS: '3600',
+};
+
+/**
+ * The resources of one fault scenario: a schema, a sink, a workspace config
+ * with one webhook to the sink, and the data-plane processes started on them.
+ * `dispose` (from afterEach) stops and removes them all, the processes first.
+ */
+export class Scenario {
+  private schema: Awaited<ReturnType<typeof createTestSchema>> | undefined;
+  private config: TestConfig | undefined;
+  private sink: Sink | undefined;
+  private readonly dataPlanes: ChildDataPlane[] = [];
+
+  async setUp(
+    name: string,
+    options: { sink: SinkOptions; webhook?: Omit<WebhookSetup, 'url'>; env?: Record<string, string> },
+  ): Promise<{ env: DataPlaneEnv; sink: Sink; config: TestConfig }> {
+    this.schema = await createTestSchema(name);
+    const sink = (this.sink = await startSink(options.sink));
+    const config = (this.config = await writeWebhookConfig({ url: sink.url, ...options.webhook }));
+    const env = await dataPlaneEnv(this.schema, config.path, { ...FAST_RETRIES_NEVER_ABORT, ...options.env });
+    return { env, sink, config };
+  }
+
+  /** Starts a data plane that `dispose` will stop. */
+  async spawn(env: DataPlaneEnv): Promise<ChildDataPlane> {
+    const dp = await spawnDataPlane(env);
+    this.dataPlanes.push(dp);
+    return dp;
+  }
+
+  async dispose(): Promise<void> {
+    for (const dp of this.dataPlanes.splice(0)) await ensureStopped(dp);
+    await this.sink?.close();
+    await this.config?.dispose();
+    await this.schema?.drop();
+    this.sink = undefined;
+    this.config = undefined;
+    this.schema = undefined;
+  }
 }
