@@ -22,8 +22,15 @@ export function findRedisServer(): string {
   );
 }
 
-/** Starts Debian's redis-server on 127.0.0.1 with its data in `dataDir`. */
-export async function startRedis(options: { dataDir: string; port?: number }): Promise<RunningRedis> {
+/**
+ * Starts Debian's redis-server on 127.0.0.1 with its data in `dataDir`.
+ * `ephemeral` turns persistence off (tests); otherwise it keeps an append-only file.
+ */
+export async function startRedis(options: {
+  dataDir: string;
+  port?: number;
+  ephemeral?: boolean;
+}): Promise<RunningRedis> {
   const bin = findRedisServer();
   const port = options.port ?? (await freePort());
   mkdirSync(options.dataDir, { recursive: true });
@@ -31,7 +38,7 @@ export async function startRedis(options: { dataDir: string; port?: number }): P
     port: String(port),
     bind: '127.0.0.1',
     dir: options.dataDir,
-    appendonly: 'yes',
+    appendonly: options.ephemeral ? 'no' : 'yes',
     save: '',
     daemonize: 'no',
   };

@@ -14,5 +14,5 @@ export {
   type RedriveJob,
 } from './failed-events.ts';
 export { currentDataset } from './datasets.ts';
-export { createPool, inTransaction } from './pool.ts';
+export { createPool, inTransaction } from '@rudder/common/pg';
 export * from './types.ts';

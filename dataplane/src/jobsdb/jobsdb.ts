@@ -9,7 +9,7 @@ import {
   type RouterWork,
 } from './router-queue.ts';
 import { insertFailedEvents } from './failed-events.ts';
-import { createPool, inTransaction } from './pool.ts';
+import { createPool, inTransaction } from '@rudder/common/pg';
 import { migrate } from './schema.ts';
 import { runMaintenance, type MaintenanceLimits, type MaintenanceReport } from './maintenance.ts';
 import type { GatewayWrite, NewFailedEvent, NewRouterJob, RouterOutcome } from './types.ts';

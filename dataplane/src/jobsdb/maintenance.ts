@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { createDatasetTables, datasetTables, listDatasets, type QueueKind } from './datasets.ts';
 import { GATEWAY_WRITE_LOCK } from './gateway-writer.ts';
-import { inTransaction } from './pool.ts';
+import { inTransaction } from '@rudder/common/pg';
 
 /** Serializes maintenance runs across processes of one tenant. */
 const MAINTENANCE_LOCK = 0x6d61696e; // "main"

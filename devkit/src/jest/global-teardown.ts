@@ -1,5 +1,5 @@
-import { stopTestPostgres } from './global-setup.ts';
+import { stopTestPostgres, stopTestRedis } from './global-setup.ts';
 
 export default async function globalTeardown(): Promise<void> {
-  await stopTestPostgres();
+  await Promise.all([stopTestPostgres(), stopTestRedis()]);
 }

@@ -17,7 +17,7 @@ export function createPool(options: {
     connectionString: options.url,
     max: options.max,
     options: `-c search_path=${options.schema}`,
-    application_name: options.applicationName ?? 'rudder-dataplane',
+    application_name: options.applicationName ?? 'rudder',
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
   });

@@ -1,0 +1,4 @@
+import type { RouteSpec } from '../http/route.ts';
+
+/** The destination catalog. */
+export const routes: RouteSpec[] = [];

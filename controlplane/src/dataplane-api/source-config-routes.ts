@@ -1,0 +1,4 @@
+import type { RouteSpec } from '../http/route.ts';
+
+/** sourceConfig for browser SDKs. */
+export const routes: RouteSpec[] = [];

@@ -1,0 +1,4 @@
+import type { RouteSpec } from '../http/route.ts';
+
+/** Transformations and their versions. */
+export const routes: RouteSpec[] = [];
