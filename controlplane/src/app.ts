@@ -11,6 +11,7 @@ import { Queues } from './jobs/queues.ts';
 import { startJobWorkers } from './jobs/workers.ts';
 import { createKube } from './jobs/kube-client.ts';
 import { ConfigEvents } from './dataplane-api/config-events.ts';
+import { TenantConfigCache } from './dataplane-api/config-cache.ts';
 import { createHttpApp } from './http/server.ts';
 import { allRoutes } from './http/routes.ts';
 import type { AppDeps } from './http/deps.ts';
@@ -58,6 +59,7 @@ export async function startControlPlane(
     }),
     queues: new Queues({ connection: bullConnection, prefix: cfg.redis.prefix }),
     configEvents,
+    configCache: new TenantConfigCache({ pool: db.pool }),
     kube: cfg.kubernetes.mode === 'kubeconfig' ? await createKube(cfg, logger) : undefined,
     metrics: createMetricsRegistry('rudder_controlplane_'),
   };

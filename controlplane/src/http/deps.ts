@@ -7,6 +7,7 @@ import type { AccessTokens } from '../auth/tokens.ts';
 import type { LoginLimiter } from '../auth/login-limiter.ts';
 import type { Queues } from '../jobs/queues.ts';
 import type { ConfigEvents } from '../dataplane-api/config-events.ts';
+import type { TenantConfigCache } from '../dataplane-api/config-cache.ts';
 import type { Kube } from '../jobs/kube.ts';
 
 /** Everything a route handler may use; built once in app.ts. */
@@ -20,6 +21,8 @@ export interface AppDeps {
   loginLimiter: LoginLimiter;
   queues: Queues;
   configEvents: ConfigEvents;
+  /** Built data-plane configs by tenant and version. */
+  configCache: TenantConfigCache;
   /** The Kubernetes API when KUBERNETES=kubeconfig; undefined otherwise. */
   kube: Kube | undefined;
   metrics: Registry;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { RudderError, toRudderError } from '@rudder/common';
 import type { AppDeps } from './deps.ts';
@@ -42,6 +43,8 @@ export function createHttpApp(deps: AppDeps, routes: readonly RouteSpec[]): expr
     next();
   });
   app.use(express.json({ limit: deps.config.http.maxBodyBytes, strict: true }));
+  // Browser SDKs on any site load their source config from here (with a Basic write key, so preflighted).
+  app.use('/sourceConfig', cors({ origin: true, methods: ['GET'], maxAge: 86_400 }));
 
   for (const route of routes) {
     app[route.method](expressPath(route.path), async (req: Request, res: Response) => {
