@@ -49,7 +49,9 @@ describe('OpenAPI document', () => {
     const documented = Object.entries(doc.paths)
       .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
       .sort();
-    expect(documented).toEqual(mountedRoutes(createHttpApp({ ...t.cp.deps, metrics: new Registry() }, allRoutes)));
+    expect(documented).toEqual(
+      mountedRoutes(createHttpApp({ ...t.cp.deps, metrics: new Registry() }, allRoutes)),
+    );
     expect(documented.length).toBeGreaterThan(5);
   });
 
