@@ -5,7 +5,11 @@
  *  2. ingestion, POST /v1/batch with 20 events: events/s, p50/p99 latency
  *  3. end to end (gateway -> Postgres -> processor -> router -> local webhook sink): events/s,
  *     with the jobs dataset sizes sampled during the run (they must stay flat)
- * Every phase is bounded in time and stops by itself.
+ *  4. the control plane (bench-controlplane.ts): config endpoint requests/s with
+ *     1,000 tenants x 10 destinations, and CRUD latencies
+ * Every phase is bounded in time and stops by itself. BENCH_PHASES=dataplane
+ * or BENCH_PHASES=controlplane runs one side only; BENCH_SECONDS sets the
+ * length of each load phase.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,12 +18,15 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { startEmbeddedPostgres } from './postgres.ts';
 import { startSink } from './sink.ts';
+import { startRedis } from './redis.ts';
+import { benchControlPlane } from './bench-controlplane.ts';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 const dataDir = join(root, '.data', 'bench');
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
+const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'dataplane,controlplane').split(','));
 const WRITE_KEY = 'bench-write-key-0001';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
@@ -55,7 +62,36 @@ async function main(): Promise<void> {
     }),
   );
   const results: string[] = [];
+  const redis = await startRedis({ dataDir: join(dataDir, 'redis'), ephemeral: true });
   try {
+    if (PHASES.has('dataplane')) await benchDataPlane(postgres.url, configFile, sink, results);
+    if (PHASES.has('controlplane'))
+      results.push(
+        ...(await benchControlPlane({
+          databaseUrl: postgres.url,
+          redisUrl: redis.url,
+          seconds: DURATION_S,
+          say,
+        })),
+      );
+  } finally {
+    await redis.stop();
+    await sink.close();
+    await postgres.stop();
+  }
+  say('');
+  say('== Rudder benchmark (2 cores, Postgres and Redis on the same machine) ==');
+  for (const line of results) say(line);
+}
+
+async function benchDataPlane(
+  databaseUrl: string,
+  configFile: string,
+  sink: Awaited<ReturnType<typeof startSink>>,
+  results: string[],
+): Promise<void> {
+  const postgres = { url: databaseUrl };
+  {
     // Ingestion alone: a gateway-only data plane, so the figures are the gateway's and Postgres's.
     let plane = await startPlane(postgres.url, 'bench_ingest', configFile, 'gateway');
     const single = await load(plane.url, '/v1/track', trackBody, 64);
@@ -79,13 +115,7 @@ async function main(): Promise<void> {
       `jobs dataset rows during the e2e run (gw/rt tables, sampled each second): ${e2e.tableSamples}`,
     );
     await plane.stop();
-  } finally {
-    await sink.close();
-    await postgres.stop();
   }
-  say('');
-  say('== Rudder data plane benchmark (2 cores, Postgres on the same machine) ==');
-  for (const line of results) say(line);
 }
 
 const trackBody = JSON.stringify({
