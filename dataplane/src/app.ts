@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { Agent } from 'undici';
 import { createLogger, createMetricsRegistry, type Logger } from '@rudder/common';
 import type { DataPlaneConfig } from './config.ts';
-import { JobsDb, datasetSizes } from './jobsdb/index.ts';
+import { JobsDb, archiveSizes, datasetSizes } from './jobsdb/index.ts';
 import { ConfigStore } from './config/config-store.ts';
 import { FileConfigSource } from './config/file-config.ts';
-import { loadCachedConfig } from './config/config-cache.ts';
+import { loadCachedConfig, saveCachedConfig } from './config/config-cache.ts';
+import { controlPlaneConfigFetcher } from './config/config-client.ts';
+import { HttpConfigSource } from './config/http-config.ts';
 import { Processor } from './processor/processor.ts';
 import { UnavailableUserTransformer } from './processor/user-transformer.ts';
 import { Router } from './router/router.ts';
@@ -12,6 +15,9 @@ import { createAdminServer } from './admin/admin-server.ts';
 import { createGatewayServer } from './gateway/server.ts';
 import { beginShutdown } from './gateway/readiness.ts';
 import { createWorkerMetrics } from './metrics.ts';
+import { ReplayAgent } from './replay/replay-agent.ts';
+import { HttpReplayApi } from './replay/replay-api.ts';
+import { ReplayExecutor } from './replay/replay-executor.ts';
 
 /** A running data plane; `stop` drains it (see ADR 0002 for the order). */
 export interface DataPlane {
@@ -20,6 +26,8 @@ export interface DataPlane {
   adminUrl: string;
   db: JobsDb;
   config: ConfigStore;
+  /** The control-plane config link, when CONTROL_PLANE_URL is set (its state and last sync). */
+  controlPlaneConfig: HttpConfigSource | undefined;
   stop(): Promise<void>;
 }
 
@@ -43,6 +51,7 @@ export async function startDataPlane(
     maintenance: {
       datasetMaxRows: cfg.jobsdb.datasetMaxRows,
       datasetMaxAgeSeconds: cfg.jobsdb.datasetMaxAgeSeconds,
+      archiveRetentionHours: cfg.jobsdb.archiveRetentionHours,
     },
     onGatewayCommit: (events, seconds) => {
       metrics.gatewayCommit.events.inc(events);
@@ -52,15 +61,35 @@ export async function startDataPlane(
   await migrateWithRetry(db, logger);
 
   const config = new ConfigStore();
+  // One connection pool to the control plane for the config long-poll and the replay endpoints.
+  const controlPlaneAgent = cfg.controlPlane ? new Agent({ connect: { timeout: 5_000 } }) : undefined;
   let fileSource: FileConfigSource | undefined;
-  if (cfg.configFile) {
+  let httpSource: HttpConfigSource | undefined;
+  if (cfg.controlPlane && controlPlaneAgent) {
+    httpSource = new HttpConfigSource({
+      fetch: controlPlaneConfigFetcher({
+        url: cfg.controlPlane.url,
+        token: cfg.controlPlane.token,
+        dispatcher: controlPlaneAgent,
+      }),
+      store: config,
+      cache: { load: () => loadCachedConfig(db.pool), save: (c) => saveCachedConfig(db.pool, c) },
+      logger: logger.child({ component: 'config' }),
+      waitSeconds: cfg.controlPlane.waitSeconds,
+    });
+    await httpSource.start();
+  } else if (cfg.configFile) {
     fileSource = new FileConfigSource({ path: cfg.configFile, store: config, pool: db.pool, logger });
     await fileSource.start();
   } else {
     const cached = await loadCachedConfig(db.pool);
     if (!cached)
-      throw new Error('no workspace config: set CONFIG_FILE (no cached config in the database yet)');
-    logger.warn('CONFIG_FILE not set; running on the config cached in the database');
+      throw new Error(
+        'no workspace config: set CONTROL_PLANE_URL or CONFIG_FILE (no cached config in the database yet)',
+      );
+    logger.warn(
+      'neither CONTROL_PLANE_URL nor CONFIG_FILE is set; running on the config cached in the database',
+    );
     config.set(cached);
   }
 
@@ -97,6 +126,29 @@ export async function startDataPlane(
     processor.start();
   }
 
+  let replayAgent: ReplayAgent | undefined;
+  if (runsWorker && cfg.controlPlane) {
+    const r = router;
+    replayAgent = new ReplayAgent({
+      api: new HttpReplayApi({
+        url: cfg.controlPlane.url,
+        token: cfg.controlPlane.token,
+        logger: logger.child({ component: 'replay' }),
+        ...(controlPlaneAgent ? { dispatcher: controlPlaneAgent } : {}),
+      }),
+      executor: new ReplayExecutor({
+        pool: db.pool,
+        config,
+        transformer,
+        chunkSize: cfg.replay.chunkSize,
+        onEnqueued: (destinationId) => r?.wake([destinationId]),
+      }),
+      pollMs: cfg.replay.pollSeconds * 1000,
+      logger: logger.child({ component: 'replay' }),
+    });
+    replayAgent.start();
+  }
+
   const maintenance = startMaintenance(db, cfg.jobsdb.maintenanceIntervalMs, metrics.datasetRows, logger);
 
   let gateway: FastifyInstance | undefined;
@@ -128,7 +180,18 @@ export async function startDataPlane(
     logger: logger.child({ component: 'admin' }),
   });
   const adminUrl = await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
-  logger.info({ role: cfg.role, gatewayUrl, adminUrl, partitions: cfg.partitions }, 'data plane started');
+  logger.info(
+    {
+      role: cfg.role,
+      gatewayUrl,
+      adminUrl,
+      partitions: cfg.partitions,
+      config: httpSource
+        ? { source: 'control-plane', state: httpSource.state, lastSyncAt: httpSource.lastSyncAt }
+        : { source: fileSource ? 'file' : 'cache' },
+    },
+    'data plane started',
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -138,17 +201,20 @@ export async function startDataPlane(
       // Order matters: stop taking requests and let the acknowledged ones commit, then let workers finish.
       await gateway?.close();
       await db.flushGateway();
+      await replayAgent?.stop();
       await processor?.stop();
       await router?.stop();
       await maintenance.stop();
       await fileSource?.stop();
+      await httpSource?.stop();
+      await controlPlaneAgent?.close();
       await admin.close();
       await transformer.close();
       await db.close();
       logger.info('data plane stopped');
     })());
 
-  return { gatewayUrl, adminUrl, db, config, stop };
+  return { gatewayUrl, adminUrl, db, config, controlPlaneConfig: httpSource, stop };
 }
 
 async function migrateWithRetry(db: JobsDb, logger: Logger): Promise<void> {
@@ -176,10 +242,16 @@ function startMaintenance(
     current = current.then(async () => {
       try {
         const report = await db.runMaintenance();
-        if (report.rotated.length > 0 || report.dropped.length > 0)
+        if (
+          report.rotated.length > 0 ||
+          report.dropped.length > 0 ||
+          report.archived.length > 0 ||
+          report.expired.length > 0
+        )
           logger.info(report, 'jobs datasets maintained');
         gauge.reset();
         for (const d of await datasetSizes(db.pool)) gauge.set({ table: d.table }, d.rows);
+        for (const a of await archiveSizes(db.pool)) gauge.set({ table: a.table }, a.rows);
       } catch (err) {
         logger.warn({ error: String(err) }, 'jobs maintenance failed; will retry');
       }

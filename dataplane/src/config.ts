@@ -1,57 +1,84 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseEnv, DEFAULT_PARTITIONS, isPowerOfTwo } from '@rudder/common';
 
 const int = (def: number) => z.coerce.number().int().min(0).default(def);
 
-const envSchema = z.object({
-  RUDDER_ROLE: z.enum(['all', 'gateway', 'worker']).default('all'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+const envSchema = z
+  .object({
+    RUDDER_ROLE: z.enum(['all', 'gateway', 'worker']).default('all'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-  DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (postgres://...)'),
-  DATABASE_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]*$/)
-    .default('rudder'),
-  DATABASE_POOL_SIZE: int(20),
+    DATABASE_URL: z.string().min(1, 'DATABASE_URL is required (postgres://...)'),
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default('rudder'),
+    DATABASE_POOL_SIZE: int(20),
 
-  HOST: z.string().default('127.0.0.1'),
-  PORT: int(8080),
-  ADMIN_HOST: z.string().default('127.0.0.1'),
-  ADMIN_PORT: int(8081),
-  /** Bearer token the admin API requires; when unset the admin API only listens on ADMIN_HOST. */
-  ADMIN_TOKEN: z.string().optional(),
+    HOST: z.string().default('127.0.0.1'),
+    PORT: int(8080),
+    ADMIN_HOST: z.string().default('127.0.0.1'),
+    ADMIN_PORT: int(8081),
+    /** Bearer token the admin API requires; when unset the admin API only listens on ADMIN_HOST. */
+    ADMIN_TOKEN: z.string().optional(),
 
-  /** Workspace config as JSON, the shape the control plane serves; reloaded on change. */
-  CONFIG_FILE: z.string().optional(),
-  PARTITIONS: z.coerce
-    .number()
-    .int()
-    .refine(isPowerOfTwo, 'PARTITIONS must be a power of two')
-    .default(DEFAULT_PARTITIONS),
+    /** Workspace config as JSON, the shape the control plane serves; reloaded on change. */
+    CONFIG_FILE: z.string().min(1).optional(),
+    /** Base URL of the control plane the config (and replays) come from; exclusive with CONFIG_FILE. */
+    CONTROL_PLANE_URL: z
+      .url({ protocol: /^https?$/, error: 'CONTROL_PLANE_URL must be an http(s) URL' })
+      .optional(),
+    /** The data-plane token, or a file holding it (a mounted secret, read once at start). */
+    CONTROL_PLANE_TOKEN: z.string().min(1).optional(),
+    CONTROL_PLANE_TOKEN_FILE: z.string().min(1).optional(),
+    /** How long the control plane may hold a config long-poll before answering 304. */
+    CONFIG_WAIT_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+    /** Hours ingested events stay replayable after processing (0 = no archive: finished datasets are dropped). */
+    ARCHIVE_RETENTION_HOURS: int(168),
+    REPLAY_POLL_SECONDS: z.coerce.number().int().min(1).default(5),
+    /** Ingested events per replay chunk (one transaction each). */
+    REPLAY_CHUNK_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+    PARTITIONS: z.coerce
+      .number()
+      .int()
+      .refine(isPowerOfTwo, 'PARTITIONS must be a power of two')
+      .default(DEFAULT_PARTITIONS),
 
-  MAX_REQUEST_BYTES: int(4 * 1024 * 1024),
-  MAX_EVENT_BYTES: int(32 * 1024),
-  MAX_BATCH_EVENTS: int(2000),
-  MAX_JSON_DEPTH: int(64),
+    MAX_REQUEST_BYTES: int(4 * 1024 * 1024),
+    MAX_EVENT_BYTES: int(32 * 1024),
+    MAX_BATCH_EVENTS: int(2000),
+    MAX_JSON_DEPTH: int(64),
 
-  GATEWAY_BATCH_MAX_EVENTS: int(2000),
-  GATEWAY_BATCH_MAX_BYTES: int(8 * 1024 * 1024),
+    GATEWAY_BATCH_MAX_EVENTS: int(2000),
+    GATEWAY_BATCH_MAX_BYTES: int(8 * 1024 * 1024),
 
-  JOBSDB_DATASET_MAX_ROWS: int(200_000),
-  JOBSDB_DATASET_MAX_AGE_SECONDS: int(600),
-  JOBSDB_MAINTENANCE_INTERVAL_MS: int(2000),
+    JOBSDB_DATASET_MAX_ROWS: int(200_000),
+    JOBSDB_DATASET_MAX_AGE_SECONDS: int(600),
+    JOBSDB_MAINTENANCE_INTERVAL_MS: int(2000),
 
-  PROCESSOR_BATCH_SIZE: int(2000),
-  PROCESSOR_POLL_MS: int(20),
-  ROUTER_JOBS_PER_PARTITION: int(200),
-  ROUTER_POLL_MS: int(20),
-  ROUTER_RETRY_WINDOW_SECONDS: int(3 * 3600),
-  ROUTER_MIN_ATTEMPTS: int(3),
-  ROUTER_BACKOFF_BASE_MS: int(1000),
-  ROUTER_BACKOFF_MAX_MS: int(300_000),
+    PROCESSOR_BATCH_SIZE: int(2000),
+    PROCESSOR_POLL_MS: int(20),
+    ROUTER_JOBS_PER_PARTITION: int(200),
+    ROUTER_POLL_MS: int(20),
+    ROUTER_RETRY_WINDOW_SECONDS: int(3 * 3600),
+    ROUTER_MIN_ATTEMPTS: int(3),
+    ROUTER_BACKOFF_BASE_MS: int(1000),
+    ROUTER_BACKOFF_MAX_MS: int(300_000),
 
-  SHUTDOWN_TIMEOUT_MS: int(25_000),
-});
+    SHUTDOWN_TIMEOUT_MS: int(25_000),
+  })
+  .superRefine((e, ctx) => {
+    const issue = (message: string): void => ctx.addIssue({ code: 'custom', message });
+    if (e.CONFIG_FILE !== undefined && e.CONTROL_PLANE_URL !== undefined)
+      issue('set CONFIG_FILE or CONTROL_PLANE_URL, not both');
+    const tokens =
+      Number(e.CONTROL_PLANE_TOKEN !== undefined) + Number(e.CONTROL_PLANE_TOKEN_FILE !== undefined);
+    if (e.CONTROL_PLANE_URL !== undefined && tokens !== 1)
+      issue('CONTROL_PLANE_URL needs exactly one of CONTROL_PLANE_TOKEN and CONTROL_PLANE_TOKEN_FILE');
+    if (e.CONTROL_PLANE_URL === undefined && tokens > 0)
+      issue('CONTROL_PLANE_TOKEN(_FILE) is set but CONTROL_PLANE_URL is not');
+  });
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -62,11 +89,19 @@ export interface DataPlaneConfig {
   database: { url: string; schema: string; poolSize: number };
   http: { host: string; port: number };
   admin: { host: string; port: number; token: string | undefined };
+  /** Where the workspace config comes from; neither set = the config cached in the database only. */
   configFile: string | undefined;
+  controlPlane: ControlPlaneSettings | undefined;
+  replay: { pollSeconds: number; chunkSize: number };
   partitions: number;
   limits: { maxRequestBytes: number; maxEventBytes: number; maxBatchEvents: number; maxJsonDepth: number };
   gatewayBatch: { maxEvents: number; maxBytes: number };
-  jobsdb: { datasetMaxRows: number; datasetMaxAgeSeconds: number; maintenanceIntervalMs: number };
+  jobsdb: {
+    datasetMaxRows: number;
+    datasetMaxAgeSeconds: number;
+    maintenanceIntervalMs: number;
+    archiveRetentionHours: number;
+  };
   processor: { batchSize: number; pollMs: number };
   router: {
     jobsPerPartition: number;
@@ -79,6 +114,18 @@ export interface DataPlaneConfig {
   shutdownTimeoutMs: number;
 }
 
+/** The control plane this data plane pulls its config and replays from. */
+export interface ControlPlaneSettings {
+  /** Base URL without a trailing slash. */
+  url: string;
+  token: string;
+  waitSeconds: number;
+}
+
+/**
+ * Reads the data plane's configuration from `env` (the only place that does);
+ * a `CONTROL_PLANE_TOKEN_FILE` is read here, once.
+ */
 export function loadConfig(env: Record<string, string | undefined>): DataPlaneConfig {
   const e = parseEnv(envSchema, env);
   return {
@@ -88,6 +135,15 @@ export function loadConfig(env: Record<string, string | undefined>): DataPlaneCo
     http: { host: e.HOST, port: e.PORT },
     admin: { host: e.ADMIN_HOST, port: e.ADMIN_PORT, token: e.ADMIN_TOKEN },
     configFile: e.CONFIG_FILE,
+    controlPlane:
+      e.CONTROL_PLANE_URL === undefined
+        ? undefined
+        : {
+            url: e.CONTROL_PLANE_URL.replace(/\/+$/, ''),
+            token: e.CONTROL_PLANE_TOKEN ?? readTokenFile(e.CONTROL_PLANE_TOKEN_FILE ?? ''),
+            waitSeconds: e.CONFIG_WAIT_SECONDS,
+          },
+    replay: { pollSeconds: e.REPLAY_POLL_SECONDS, chunkSize: e.REPLAY_CHUNK_SIZE },
     partitions: e.PARTITIONS,
     limits: {
       maxRequestBytes: e.MAX_REQUEST_BYTES,
@@ -100,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined>): DataPlaneCo
       datasetMaxRows: e.JOBSDB_DATASET_MAX_ROWS,
       datasetMaxAgeSeconds: e.JOBSDB_DATASET_MAX_AGE_SECONDS,
       maintenanceIntervalMs: e.JOBSDB_MAINTENANCE_INTERVAL_MS,
+      archiveRetentionHours: e.ARCHIVE_RETENTION_HOURS,
     },
     processor: { batchSize: e.PROCESSOR_BATCH_SIZE, pollMs: e.PROCESSOR_POLL_MS },
     router: {
@@ -112,4 +169,24 @@ export function loadConfig(env: Record<string, string | undefined>): DataPlaneCo
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+function readTokenFile(path: string): string {
+  let token: string;
+  try {
+    // Secret volumes often end the value with a newline that is not part of the token.
+    token = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new Error(
+      `invalid configuration:\n  CONTROL_PLANE_TOKEN_FILE: cannot read ${path} (${codeOf(err)})`,
+      { cause: err },
+    );
+  }
+  if (token === '') throw new Error(`invalid configuration:\n  CONTROL_PLANE_TOKEN_FILE: ${path} is empty`);
+  return token;
+}
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'unreadable';
 }

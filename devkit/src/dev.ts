@@ -1,14 +1,15 @@
 /**
- * `make dev`: the whole data path on one machine. Starts Postgres (embedded,
+ * `make dev`: the whole platform on one machine. Starts Postgres (embedded,
  * data in .data/dev/pg, or the server DATABASE_URL points at), Redis, a
- * webhook sink, writes a demo workspace config, runs the data plane
- * (RUDDER_ROLE=all) on it and prints how to send an event and see it
- * delivered. Ctrl-C stops everything in reverse order.
+ * webhook sink and the control plane; seeds a demo tenant through the API;
+ * runs the data plane (RUDDER_ROLE=all) pulling its config from the control
+ * plane, and prints how to send an event and see it delivered. Ctrl-C stops everything in reverse order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { seedDemo, type DemoSeed } from './dev-seed.ts';
 import {
   describeExit,
   exitOf,
@@ -26,13 +27,16 @@ import {
 const ROOT = join(import.meta.dirname, '..', '..');
 const DEV_DIR = join(ROOT, '.data', 'dev');
 const DATAPLANE_MAIN = join(ROOT, 'dataplane', 'src', 'main.ts');
+const CONTROLPLANE_MAIN = join(ROOT, 'controlplane', 'src', 'main.ts');
+const CONTROL_PLANE_PORT = 8070;
+const CONTROLPLANE_SCHEMA = 'controlplane';
 const HOST = '127.0.0.1';
 const INGEST_PORT = 8080;
 const ADMIN_PORT = 8081;
 const SINK_PORT = 8090;
 const POSTGRES_PORT = 15432;
 const SCHEMA = 'rudder';
-const DATAPLANE_STOP_GRACE_MS = 30_000;
+const CHILD_STOP_GRACE_MS = 30_000;
 const SERVICE_STOP_GRACE_MS = 15_000;
 const SUPERVISED = '--supervised';
 
@@ -61,14 +65,14 @@ async function runSession(): Promise<void> {
   const started: Service[] = [];
   let stopping = false;
   let forced = false;
-  let dataplane: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
 
   const shutdown = async (exitCode: number, reason: string): Promise<never> => {
     if (stopping) {
       // A second Ctrl-C: do not wait for the data plane's drain.
       forced = true;
       say('stopping now (forced)');
-      dataplane?.kill('SIGKILL');
+      for (const child of children) child.kill('SIGKILL');
       return new Promise<never>(() => {});
     }
     stopping = true;
@@ -108,6 +112,45 @@ async function runSession(): Promise<void> {
   // The supervising parent is gone (killed): stop in order rather than linger.
   process.on('disconnect', () => void shutdown(0, 'the terminal session ended; stopping'));
 
+  /** Runs one of Rudder's programs as a child, waits for it to be ready, and stops it in order at the end. */
+  const startService = async (service: {
+    name: string;
+    main: string;
+    readyUrl: string;
+    env: Record<string, string>;
+  }): Promise<void> => {
+    const child = spawn(process.execPath, [service.main], {
+      cwd: ROOT,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, ...service.env },
+    });
+    children.push(child);
+    const exited = exitOf(child);
+    started.push({
+      name: service.name,
+      graceMs: CHILD_STOP_GRACE_MS + 5000,
+      stop: async () => {
+        const wasRunning = child.exitCode === null && child.signalCode === null;
+        const how = await stopChild(child, CHILD_STOP_GRACE_MS, () =>
+          complain(`${service.name} did not stop within ${CHILD_STOP_GRACE_MS} ms; killing it`),
+        );
+        if (wasRunning && !forced && (how.signal !== null || how.code !== 0))
+          complain(`${service.name} ended with ${describeExit(how)}`);
+      },
+    });
+    const died = new AbortController();
+    void exited.then(() => died.abort());
+    const outcome = await Promise.race([
+      waitForHttpOk(service.readyUrl, { timeoutMs: 90_000, signal: died.signal }).then(() => undefined),
+      exited,
+    ]);
+    if (outcome !== undefined)
+      throw new Error(`${service.name} exited while starting (${describeExit(outcome)})`);
+    void exited.then((how: ChildExit) =>
+      failed(`${service.name} exited unexpectedly (${describeExit(how)})`),
+    );
+  };
+
   try {
     mkdirSync(DEV_DIR, { recursive: true });
     findRedisServer(); // fail before Postgres starts when the binary is missing
@@ -139,7 +182,7 @@ async function runSession(): Promise<void> {
       if (pid !== undefined) watchPid(pid, () => failed('Postgres exited unexpectedly'));
     }
 
-    // 2. Redis (the control plane's queues will need it; started now so a missing binary shows up early)
+    // 2. Redis, for the control plane's job queues and login rate limits
     say(`starting Redis (data in ${relative(join(DEV_DIR, 'redis'))})`);
     const redis = await startRedis({ dataDir: join(DEV_DIR, 'redis') });
     started.push({ name: 'Redis', stop: () => redis.stop() });
@@ -155,122 +198,75 @@ async function runSession(): Promise<void> {
     started.push({ name: 'the webhook sink', stop: () => sink.close() });
     say(`webhook sink listening at ${sink.url}`);
 
-    // 4. The demo workspace config
-    const writeKey = loadOrCreateWriteKey(join(DEV_DIR, 'write-key'));
-    const configFile = join(DEV_DIR, 'config.json');
-    writeFileAtomic(
-      configFile,
-      `${JSON.stringify(demoConfig(writeKey, `${sink.url}/demo-webhook`), null, 2)}\n`,
-    );
-    say(`wrote the demo workspace config to ${relative(configFile)}`);
-
-    // 5. The data plane
-    if (!existsSync(DATAPLANE_MAIN)) {
-      throw new Error(
-        `${relative(DATAPLANE_MAIN)} does not exist yet: the data plane's entry point is not written`,
-      );
-    }
-    for (const port of [INGEST_PORT, ADMIN_PORT]) {
+    // 4. The control plane, and the demo tenant seeded through its API
+    for (const port of [CONTROL_PLANE_PORT, INGEST_PORT, ADMIN_PORT]) {
       if (!(await portIsFree(port))) {
-        throw new Error(`port ${port} on ${HOST} is taken (another \`make dev\`?); the data plane needs it`);
+        throw new Error(`port ${port} on ${HOST} is taken (another \`make dev\`?); Rudder needs it`);
       }
     }
+    const controlPlaneUrl = `http://${HOST}:${CONTROL_PLANE_PORT}`;
+    say(`starting the control plane on ${controlPlaneUrl}`);
+    await startService({
+      name: 'the control plane',
+      main: CONTROLPLANE_MAIN,
+      readyUrl: `${controlPlaneUrl}/ready`,
+      env: {
+        DATABASE_URL: databaseUrl,
+        DATABASE_SCHEMA: CONTROLPLANE_SCHEMA,
+        REDIS_URL: redis.url,
+        JWT_SECRET: loadOrCreateSecret(join(DEV_DIR, 'jwt-secret')),
+        HOST,
+        PORT: String(CONTROL_PLANE_PORT),
+      },
+    });
+    const demo = await seedDemo({
+      controlPlaneUrl,
+      sinkUrl: sink.url,
+      stateFile: join(DEV_DIR, 'demo.json'),
+    });
+    say(`seeded the demo tenant "${demo.tenantId}" (source, webhook destination to the sink, connection)`);
+
+    // 5. The data plane, pulling its config from the control plane
     say(
       `starting the data plane (RUDDER_ROLE=all) on ${HOST}:${INGEST_PORT}, admin API on ${HOST}:${ADMIN_PORT}`,
     );
-    const child = spawn(process.execPath, [DATAPLANE_MAIN], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'inherit'],
+    await startService({
+      name: 'the data plane',
+      main: DATAPLANE_MAIN,
+      readyUrl: `http://${HOST}:${INGEST_PORT}/ready`,
       env: {
-        ...process.env,
         RUDDER_ROLE: 'all',
         DATABASE_URL: databaseUrl,
         DATABASE_SCHEMA: SCHEMA,
-        CONFIG_FILE: configFile,
+        CONTROL_PLANE_URL: controlPlaneUrl,
+        CONTROL_PLANE_TOKEN: demo.dataplaneToken,
         HOST,
         PORT: String(INGEST_PORT),
         ADMIN_PORT: String(ADMIN_PORT),
       },
     });
-    dataplane = child;
-    const exited = exitOf(child);
-    started.push({
-      name: 'the data plane',
-      graceMs: DATAPLANE_STOP_GRACE_MS + 5000,
-      stop: async () => {
-        const wasRunning = child.exitCode === null && child.signalCode === null;
-        const how = await stopChild(child, DATAPLANE_STOP_GRACE_MS, () =>
-          complain(`the data plane did not stop within ${DATAPLANE_STOP_GRACE_MS} ms; killing it`),
-        );
-        if (wasRunning && !forced && (how.signal !== null || how.code !== 0))
-          complain(`the data plane ended with ${describeExit(how)}`);
-      },
-    });
 
-    const died = new AbortController();
-    void exited.then(() => died.abort());
-    const outcome = await Promise.race([
-      waitForHttpOk(`http://${HOST}:${INGEST_PORT}/ready`, { timeoutMs: 90_000, signal: died.signal }).then(
-        () => undefined,
-      ),
-      exited,
-    ]);
-    if (outcome !== undefined)
-      throw new Error(`the data plane exited while starting (${describeExit(outcome)})`);
-    void exited.then((how: ChildExit) => failed(`the data plane exited unexpectedly (${describeExit(how)})`));
-
-    printBanner(writeKey, sink.url);
+    printBanner(demo, controlPlaneUrl, sink.url);
   } catch (err) {
     complain(errorText(err));
     await shutdown(1, 'startup failed; stopping what was started');
   }
 }
 
-/** The write key of the demo source: generated once, then kept so SDK snippets stay valid across runs. */
-function loadOrCreateWriteKey(file: string): string {
+/** A secret generated once and kept, so tokens signed with it stay valid across runs. */
+function loadOrCreateSecret(file: string): string {
   if (existsSync(file)) {
-    const key = readFileSync(file, 'utf8').trim();
-    if (key.length >= 8) return key;
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length >= 32) return secret;
   }
-  const key = randomBytes(18).toString('base64url');
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return key;
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
-/** One workspace, one source, one unbatched webhook destination (the sink), one connection. */
-function demoConfig(writeKey: string, webhookUrl: string): unknown {
-  return {
-    tenantId: 'local',
-    version: 'dev',
-    workspaces: [
-      {
-        id: 'demo',
-        name: 'Demo',
-        sources: [{ id: 'demo-source', name: 'Demo source', writeKey, enabled: true }],
-        destinations: [
-          {
-            id: 'demo-webhook',
-            name: 'Demo webhook (local sink)',
-            type: 'webhook',
-            enabled: true,
-            config: { url: webhookUrl, method: 'POST', batching: false },
-          },
-        ],
-        connections: [{ sourceId: 'demo-source', destinationId: 'demo-webhook', enabled: true }],
-      },
-    ],
-  };
-}
-
-/** Write-then-rename, so the data plane's file watcher never reads half a file. */
-function writeFileAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
-
-function printBanner(writeKey: string, sinkUrl: string): void {
+function printBanner(demo: DemoSeed, controlPlaneUrl: string, sinkUrl: string): void {
   const ingest = `http://${HOST}:${INGEST_PORT}`;
+  const writeKey = demo.writeKey;
   const event = JSON.stringify({ userId: 'user-1', event: 'Order Completed', properties: { revenue: 42 } });
   const lines = [
     '',
@@ -278,6 +274,8 @@ function printBanner(writeKey: string, sinkUrl: string): void {
     '',
     `  write key      ${writeKey}`,
     `  ingest URL     ${ingest}  (POST /v1/track, /v1/identify, /v1/batch, ...)`,
+    `  control plane  ${controlPlaneUrl}  (API docs: ${controlPlaneUrl}/openapi.json)`,
+    `  demo login     ${demo.email} / password in ${relative(join(DEV_DIR, 'demo.json'))}`,
     '',
     '  Send an event:',
     `    curl -u '${writeKey}:' -H 'content-type: application/json' \\`,
@@ -288,6 +286,10 @@ function printBanner(writeKey: string, sinkUrl: string): void {
     `    curl ${sinkUrl}/_events`,
     '',
     `  Failed events  curl http://${HOST}:${ADMIN_PORT}/admin/v1/failed-events`,
+    '  Change the config through the API and the data plane picks it up within a second:',
+    `    TOKEN=$(curl -s ${controlPlaneUrl}/v1/auth/login -H 'content-type: application/json' \\`,
+    `      -d "$(jq '{email, password}' ${relative(join(DEV_DIR, 'demo.json'))})" | jq -r .accessToken)`,
+    `    curl -H "authorization: Bearer $TOKEN" ${controlPlaneUrl}/v1/tenants/${demo.tenantId}/workspaces/${demo.workspaceId}/destinations`,
     `  Make the sink fail (watch retries): curl -X POST '${sinkUrl}/_failure?failureRate=1'  (0 to heal)`,
     '',
     '  Ctrl-C stops everything.',

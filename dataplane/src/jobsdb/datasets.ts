@@ -83,6 +83,50 @@ export async function currentDataset(client: Queryable, kind: QueueKind): Promis
   return idx;
 }
 
+/**
+ * Name of the archive a finished gateway dataset becomes when events are
+ * kept for replay (ADR 0004): the same table, renamed, so that no reader of
+ * live datasets can reach it.
+ */
+export function archiveTable(idx: number): string {
+  if (!Number.isInteger(idx) || idx < 1) throw new Error(`bad dataset index ${idx}`);
+  return `gw_archive_${idx}`;
+}
+
+/** A table holding ingested events: a live gateway dataset or an archive. */
+export interface GatewayTable {
+  idx: number;
+  table: string;
+  archived: boolean;
+  /** Measured bounds of an archive's events; undefined for live datasets and archives not yet measured. */
+  receivedAt: { min: Date; max: Date } | undefined;
+}
+
+/**
+ * Every table holding ingested events, archives and live datasets, in
+ * dataset order (which is job order: job ids grow across datasets).
+ */
+export async function listGatewayTables(client: Queryable): Promise<GatewayTable[]> {
+  const result = await client.query<{
+    idx: number;
+    archived: boolean;
+    min_received_at: Date | null;
+    max_received_at: Date | null;
+  }>(
+    `SELECT idx, true AS archived, min_received_at, max_received_at FROM archives
+     UNION ALL
+     SELECT idx, false, NULL, NULL FROM datasets WHERE kind = 'gw'
+     ORDER BY idx`,
+  );
+  return result.rows.map((r) => ({
+    idx: r.idx,
+    table: r.archived ? archiveTable(r.idx) : datasetTables('gw', r.idx).jobs,
+    archived: r.archived,
+    receivedAt:
+      r.min_received_at && r.max_received_at ? { min: r.min_received_at, max: r.max_received_at } : undefined,
+  }));
+}
+
 /** True when Postgres says the relation is gone: a reader raced a dataset drop and should re-list. */
 export function isUndefinedTable(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '42P01';

@@ -4,6 +4,7 @@ export type { GatewayBatch } from './gateway-queue.ts';
 export type { RouterWork, HeldJob } from './router-queue.ts';
 export type { MaintenanceReport } from './maintenance.ts';
 export { datasetSizes } from './maintenance.ts';
+export { archiveSizes } from './archives.ts';
 export {
   listFailedEvents,
   getFailedEvent,

@@ -2,43 +2,66 @@ import type pg from 'pg';
 import { createDatasetTables, datasetTables, listDatasets, type QueueKind } from './datasets.ts';
 import { GATEWAY_WRITE_LOCK } from './gateway-writer.ts';
 import { inTransaction } from '@rudder/common/pg';
+import { archiveDataset, expireArchives, measureArchives } from './archives.ts';
 
-/** Serializes maintenance runs across processes of one tenant. */
+/**
+ * Serializes maintenance runs across processes of one tenant. Keyed by schema
+ * too: data planes sharing a database in different schemas (tests, small
+ * installs) have nothing to serialize, and a pass skipped for another
+ * schema's would be lost work.
+ */
 const MAINTENANCE_LOCK = 0x6d61696e; // "main"
 
 export interface MaintenanceLimits {
   datasetMaxRows: number;
   datasetMaxAgeSeconds: number;
+  /**
+   * Hours finished gateway datasets are kept as archives for replay (ADR
+   * 0004); 0 or absent: they are dropped, and existing archives with them.
+   */
+  archiveRetentionHours?: number;
 }
 
 export interface MaintenanceReport {
   rotated: QueueKind[];
+  /** Finished datasets dropped (delivery datasets, and gateway ones when nothing is archived). */
   dropped: string[];
+  /** Finished gateway datasets turned into archives. */
+  archived: string[];
+  /** Archives dropped at the end of their retention. */
+  expired: string[];
   dedupExpired: number;
 }
 
 /**
  * One maintenance pass: rotate a queue's newest dataset when it is too big or
- * too old, drop older datasets whose every job is done, expire dedup rows.
+ * too old, drop older datasets whose every job is done (or archive them, for
+ * the gateway queue with a retention), expire archives and dedup rows.
  * Safe to run from every process: a session lock lets one run at a time.
  */
 export async function runMaintenance(pool: pg.Pool, limits: MaintenanceLimits): Promise<MaintenanceReport> {
-  const report: MaintenanceReport = { rotated: [], dropped: [], dedupExpired: 0 };
+  const report: MaintenanceReport = { rotated: [], dropped: [], archived: [], expired: [], dedupExpired: 0 };
+  const retentionHours = limits.archiveRetentionHours ?? 0;
   const client = await pool.connect();
   try {
-    const locked = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
-      MAINTENANCE_LOCK,
-    ]);
+    const locked = await client.query<{ ok: boolean }>(
+      'SELECT pg_try_advisory_lock($1, hashtext(current_schema())) AS ok',
+      [MAINTENANCE_LOCK],
+    );
     if (!locked.rows[0]?.ok) return report;
     try {
       for (const kind of ['gw', 'rt'] as const) {
         if (await rotateIfNeeded(pool, client, kind, limits)) report.rotated.push(kind);
-        report.dropped.push(...(await dropFinished(pool, client, kind)));
+        const finished = await dropFinished(pool, client, kind, retentionHours > 0);
+        report.dropped.push(...finished.dropped);
+        report.archived.push(...finished.archived);
       }
+      await measureArchives(pool);
+      report.expired = await expireArchives(pool, retentionHours);
       const expired = await client.query('DELETE FROM dedup WHERE expires_at < now()');
       report.dedupExpired = expired.rowCount ?? 0;
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK]);
+      await client.query('SELECT pg_advisory_unlock($1, hashtext(current_schema()))', [MAINTENANCE_LOCK]);
     }
   } finally {
     client.release();
@@ -74,10 +97,19 @@ async function rotateIfNeeded(
   return true;
 }
 
-/** Drops every dataset but the newest whose jobs are all processed (gw) or terminal (rt). */
-async function dropFinished(pool: pg.Pool, client: pg.PoolClient, kind: QueueKind): Promise<string[]> {
+/**
+ * Drops every dataset but the newest whose jobs are all processed (gw) or
+ * terminal (rt); with `archive`, finished gateway datasets become archives
+ * instead.
+ */
+async function dropFinished(
+  pool: pg.Pool,
+  client: pg.PoolClient,
+  kind: QueueKind,
+  archive: boolean,
+): Promise<{ dropped: string[]; archived: string[] }> {
   const datasets = await listDatasets(client, kind);
-  const dropped: string[] = [];
+  const out: { dropped: string[]; archived: string[] } = { dropped: [], archived: [] };
   for (const idx of datasets.slice(0, -1)) {
     const { jobs, status } = datasetTables(kind, idx);
     const done = await inTransaction(pool, async (tx) => {
@@ -86,19 +118,22 @@ async function dropFinished(pool: pg.Pool, client: pg.PoolClient, kind: QueueKin
       // Jobs table first, then status: the order every reader locks them in (router-queue.ts).
       await tx.query(`LOCK TABLE ${kind === 'gw' ? jobs : `${jobs}, ${status}`} IN ACCESS EXCLUSIVE MODE`);
       const pending = await tx.query(kind === 'gw' ? gwPendingSql(jobs) : rtPendingSql(jobs, status));
-      if ((pending.rowCount ?? 0) > 0) return false;
+      if ((pending.rowCount ?? 0) > 0) return undefined;
       await tx.query(`DELETE FROM datasets WHERE kind = $1 AND idx = $2`, [kind, idx]);
+      // Still under the same lock, so a reader sees the dataset either live or gone, never half-archived.
+      if (kind === 'gw' && archive) return { archived: await archiveDataset(tx, idx) };
       await tx.query(kind === 'gw' ? `DROP TABLE ${jobs}` : `DROP TABLE ${jobs}, ${status}`);
-      return true;
+      return { dropped: jobs };
     }).catch((err: unknown) => {
       // A lock timeout only means readers are busy: try again next pass.
-      if ((err as { code?: string }).code === '55P03') return false;
+      if ((err as { code?: string }).code === '55P03') return undefined;
       throw err;
     });
     if (!done) break; // datasets finish in order; a later one cannot be done when an earlier one is not
-    dropped.push(jobs);
+    if ('archived' in done) out.archived.push(done.archived);
+    else out.dropped.push(done.dropped);
   }
-  return dropped;
+  return out;
 }
 
 function gwPendingSql(jobs: string): string {

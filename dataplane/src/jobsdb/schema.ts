@@ -90,6 +90,37 @@ CREATE TABLE IF NOT EXISTS dedup (
 );
 CREATE INDEX IF NOT EXISTS dedup_expires_idx ON dedup (expires_at);
 
+-- Finished gateway datasets kept for replays (ADR 0004): gw_jobs_N renamed to gw_archive_N, never copied;
+-- dropped whole once max_received_at is older than the retention. Bounds and count are null until measured.
+CREATE TABLE IF NOT EXISTS archives (
+  idx int PRIMARY KEY,
+  table_name text NOT NULL,
+  min_received_at timestamptz,
+  max_received_at timestamptz,
+  row_count bigint,
+  archived_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Replays this data plane runs for the control plane. The cursor (dataset_idx, job_cursor) moves in the
+-- transaction that enqueues each chunk's delivery jobs; events with job_id > high_job_id arrived after the
+-- replay started and are not part of it.
+CREATE TABLE IF NOT EXISTS replay_progress (
+  replay_id text PRIMARY KEY,
+  source_id text NOT NULL,
+  destination_id text NOT NULL,
+  from_ts timestamptz NOT NULL,
+  to_ts timestamptz NOT NULL,
+  high_job_id bigint NOT NULL,
+  dataset_idx int NOT NULL DEFAULT 0,
+  job_cursor bigint NOT NULL DEFAULT 0,
+  replayed bigint NOT NULL DEFAULT 0,
+  total bigint NOT NULL,
+  enqueued bigint NOT NULL DEFAULT 0,
+  done boolean NOT NULL DEFAULT false,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 -- The last good workspace config, so a data plane starts while its config source is down.
 CREATE TABLE IF NOT EXISTS config_cache (
   id int PRIMARY KEY CHECK (id = 1),

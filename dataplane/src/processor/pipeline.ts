@@ -56,6 +56,28 @@ export async function runPipeline(
   return out;
 }
 
+/**
+ * Runs ingested jobs through one route only, exactly as the processor does
+ * for that destination (event filter, the connection's transformation, the
+ * destination mapping), in job order: a replay to one destination.
+ */
+export async function runPipelineForRoute(
+  jobs: GatewayJob[],
+  route: Route,
+  transformer: UserTransformer,
+): Promise<PipelineOutput> {
+  const out: PipelineOutput = { routerJobs: [], failed: [], dropped: 0 };
+  const type = getDestinationType(route.destination.type);
+  const passing = jobs.filter((job) => {
+    if (passesFilter(job.event, route.destination.eventFilter, type.supportedMessageTypes)) return true;
+    out.dropped++;
+    return false;
+  });
+  if (passing.length > 0) await runRoute(route, passing, transformer, out);
+  out.routerJobs.sort((a, b) => a.gwJobId - b.gwJobId);
+  return out;
+}
+
 async function runRoute(
   route: Route,
   jobs: GatewayJob[],
