@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { waitFor } from './wait.ts';
 
 /** What `make dev` keeps between runs, so the write key and login stay the same. */
@@ -146,7 +147,11 @@ export async function seedDemo(options: {
 }
 
 function loadState(file: string): DemoState {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as DemoState;
+  if (existsSync(file)) {
+    const state = JSON.parse(readFileSync(file, 'utf8')) as DemoState;
+    saveState(file, state);
+    return state;
+  }
   const state = { email: 'demo@rudder.local', password: randomBytes(12).toString('base64url') };
   saveState(file, state);
   return state;
@@ -154,6 +159,9 @@ function loadState(file: string): DemoState {
 
 function saveState(file: string, state: DemoState): void {
   writeFileSync(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  // The login body on its own, for `curl -d @login.json`.
+  const login = { email: state.email, password: state.password };
+  writeFileSync(join(dirname(file), 'login.json'), `${JSON.stringify(login)}\n`, { mode: 0o600 });
 }
 
 function client(base: string): {
