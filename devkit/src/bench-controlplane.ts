@@ -220,7 +220,7 @@ async function crudLatencies(base: string, seconds: number, say: (line: string) 
   const lines: string[] = [];
   const perCase = Math.max(3, Math.round(seconds / 2));
   for (const c of cases) {
-    say(`[bench] CRUD ${c.method} ${c.label.trim()}: 8 connections for ${perCase} s`);
+    say(`[bench] CRUD ${c.label.trim()}: 8 connections for ${perCase} s`);
     const result = await autocannon({
       url: base + c.path,
       connections: 8,
