@@ -43,7 +43,7 @@ describe('event replay through the control plane and a data plane', () => {
   test("re-sends a source's archived events of a time range to a new destination, in order, once", async () => {
     const tenant = await t.createTenant(owner);
     const ws = `/v1/tenants/${tenant.tenantId}/workspaces/${tenant.workspaceId}`;
-    const source = await api('POST', `${ws}/sources`, { name: 'web' });
+    const source = (await api('POST', `${ws}/sources`, { name: 'web' })) as { id: string; writeKey: string };
     const live = await api('POST', `${ws}/destinations`, {
       name: 'live',
       type: 'webhook',
@@ -115,13 +115,13 @@ describe('event replay through the control plane and a data plane', () => {
       },
     );
 
-    const { jobId } = await api('POST', `/v1/tenants/${tenant.tenantId}/replays`, {
+    const { jobId } = (await api('POST', `/v1/tenants/${tenant.tenantId}/replays`, {
       workspaceId: tenant.workspaceId,
       sourceId: source.id,
       destinationId: backfill.id,
       from,
       to,
-    });
+    })) as { jobId: string };
     let job: any;
     await waitFor(
       'the replay job to finish',
