@@ -28,28 +28,39 @@ export async function authenticate(
   const opaque = opaqueKindOf(token);
   if (kind === 'dataplane') {
     if (opaque !== 'dataplane') throw new RudderError('unauthorized', 'a data-plane token is required');
-    const found = await deps.db.pool.query<{ id: string; tenant_id: string }>(
-      'SELECT id, tenant_id FROM dataplane_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
+    const found = await deps.db.pool.query<{ id: string; tenant_id: string; stale: boolean }>(
+      `SELECT id, tenant_id, ${STALE} AS stale FROM dataplane_tokens WHERE token_hash = $1 AND revoked_at IS NULL`,
       [hashToken(token)],
     );
     const row = found.rows[0];
     if (!row) throw new RudderError('unauthorized', 'invalid data-plane token');
+    if (row.stale) touch(deps, 'dataplane_tokens', row.id);
     return { kind: 'dataplane', tokenId: row.id, tenantId: row.tenant_id };
   }
   if (opaque === 'api') {
-    const found = await deps.db.pool.query<{ id: string; tenant_id: string; role: Role }>(
-      `UPDATE api_tokens SET last_used_at = now()
-       WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-       RETURNING id, tenant_id, role`,
+    const found = await deps.db.pool.query<{ id: string; tenant_id: string; role: Role; stale: boolean }>(
+      `SELECT id, tenant_id, role, ${STALE} AS stale FROM api_tokens
+       WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
       [hashToken(token)],
     );
     const row = found.rows[0];
     if (!row) throw new RudderError('unauthorized', 'invalid API token');
+    if (row.stale) touch(deps, 'api_tokens', row.id);
     return { kind: 'api-token', tokenId: row.id, tenantId: row.tenant_id, role: row.role };
   }
   if (opaque !== undefined) throw new RudderError('unauthorized', 'this token cannot call the API');
   const claims = deps.accessTokens.verify(token);
   return { kind: 'user', userId: claims.sub, email: claims.email };
+}
+
+/** `last_used_at` is kept to the minute: a write per request would put a row lock on every authenticated call. */
+const STALE = `(last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`;
+
+/** Stamps a token's last use without holding up the request; a lost stamp is retried by the next call. */
+function touch(deps: AppDeps, table: 'api_tokens' | 'dataplane_tokens', id: string): void {
+  deps.db.pool
+    .query(`UPDATE ${table} SET last_used_at = now() WHERE id = $1 AND ${STALE}`, [id])
+    .catch((err: unknown) => deps.logger.warn({ error: String(err), table }, 'could not stamp token use'));
 }
 
 /**

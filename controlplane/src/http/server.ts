@@ -76,7 +76,10 @@ export function createHttpApp(deps: AppDeps, routes: readonly RouteSpec[]): expr
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = fromExpress(err);
     if (e.status >= 500)
-      deps.logger.error({ err: e.cause ?? e, method: req.method, path: req.path }, 'request failed');
+      deps.logger.error(
+        { err: loggable(e.cause ?? e), method: req.method, path: req.path },
+        'request failed',
+      );
     if (e.retryAfterSeconds !== undefined) res.setHeader('retry-after', String(e.retryAfterSeconds));
     if (res.headersSent) {
       res.end();
@@ -96,4 +99,26 @@ function fromExpress(err: unknown): RudderError {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported')
     return new RudderError('invalid_request', 'unsupported body encoding');
   return toRudderError(err);
+}
+
+/**
+ * Postgres errors carry the offending row's values in `detail` (`Key
+ * (write_key)=(...) already exists`); log what identifies the failure, not the data.
+ */
+function loggable(err: unknown): unknown {
+  const e = err as {
+    severity?: unknown;
+    code?: unknown;
+    message?: unknown;
+    constraint?: unknown;
+    table?: unknown;
+  };
+  if (typeof e?.severity !== 'string' || typeof e.code !== 'string') return err;
+  return {
+    type: 'DatabaseError',
+    message: e.message,
+    code: e.code,
+    constraint: e.constraint,
+    table: e.table,
+  };
 }

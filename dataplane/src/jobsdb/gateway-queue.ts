@@ -9,7 +9,8 @@ export interface GatewayBatch {
   cursors: Map<number, number>;
 }
 
-interface GatewayRow {
+/** A row of a gateway dataset (live or archived) as the readers select it. */
+export interface GatewayRow {
   job_id: number;
   partition_id: number;
   workspace_id: string;
@@ -80,7 +81,8 @@ async function readOnce(pool: pg.Pool, partitions: number[], perPartition: numbe
   return { jobs: out, cursors };
 }
 
-function toJob(row: GatewayRow): GatewayJob {
+/** A gateway dataset row as a job, its event parsed. */
+export function toJob(row: GatewayRow): GatewayJob {
   return {
     jobId: row.job_id,
     partitionId: row.partition_id,

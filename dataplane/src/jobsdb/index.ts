@@ -1,6 +1,7 @@
 export { JobsDb, type JobsDbOptions, type Fence } from './jobsdb.ts';
 export type { WriteResult } from './gateway-writer.ts';
-export type { GatewayBatch } from './gateway-queue.ts';
+export type { GatewayBatch, GatewayRow } from './gateway-queue.ts';
+export { toJob } from './gateway-queue.ts';
 export type { RouterWork, HeldJob } from './router-queue.ts';
 export type { MaintenanceReport } from './maintenance.ts';
 export { datasetSizes } from './maintenance.ts';

@@ -1,7 +1,6 @@
 import type pg from 'pg';
-import type { RudderEvent } from '@rudder/common';
 import { listGatewayTables, type GatewayTable } from '../jobsdb/datasets.ts';
-import type { GatewayJob } from '../jobsdb/index.ts';
+import { toJob, type GatewayJob, type GatewayRow } from '../jobsdb/index.ts';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
@@ -36,17 +35,6 @@ export interface ReplayChunk {
   exhausted: boolean;
   /** Stopped at an event the processor has not handled yet (see {@link readReplayChunk}). */
   waiting: boolean;
-}
-
-interface Row {
-  job_id: number;
-  partition_id: number;
-  workspace_id: string;
-  source_id: string;
-  user_key: string;
-  message_id: string;
-  received_at: Date;
-  event: string;
 }
 
 /** The newest committed ingested job id: the end of a replay that starts now. */
@@ -93,7 +81,7 @@ export async function readReplayChunk(
     if (t.idx < cursor.datasetIdx) continue;
     datasetIdx = t.idx;
     if (!mayHold(t, range)) continue;
-    const result = await client.query<Row>(
+    const result = await client.query<GatewayRow>(
       `SELECT job_id, partition_id, workspace_id, source_id, user_key, message_id, received_at, event::text AS event
        FROM ${t.table}
        WHERE job_id > $1 AND job_id <= $2 AND source_id = $3 AND received_at >= $4 AND received_at < $5
@@ -127,17 +115,4 @@ async function processorCursors(client: Queryable): Promise<Map<number, number>>
     'SELECT partition_id, job_id FROM gw_cursor',
   );
   return new Map(result.rows.map((r) => [r.partition_id, r.job_id]));
-}
-
-function toJob(row: Row): GatewayJob {
-  return {
-    jobId: row.job_id,
-    partitionId: row.partition_id,
-    workspaceId: row.workspace_id,
-    sourceId: row.source_id,
-    userKey: row.user_key,
-    messageId: row.message_id,
-    receivedAt: row.received_at,
-    event: JSON.parse(row.event) as RudderEvent,
-  };
 }
