@@ -17,7 +17,7 @@ LINT_ALL = lint_all() { local rc=0; eslint . || rc=1; prettier --check . || rc=1
 # Extra arguments for Jest, e.g. `make test ARGS=devkit` or `ARGS='-t sink'`.
 ARGS ?=
 
-.PHONY: help setup dev test typecheck lint format bench clean
+.PHONY: help setup dev test typecheck lint format bench generate clean
 
 help: ## Show this help
 	@echo 'Rudder: self-hostable customer data infrastructure'
@@ -61,6 +61,10 @@ format: ## Rewrite files with Prettier
 bench: ## Run the benchmarks and print figures
 	@$(SETUP) --services
 	@$(ENV) && node devkit/src/bench.ts
+
+generate: ## Regenerate code from its source of truth (RudderInstance types and the chart's CRD copy from crds/)
+	@$(SETUP)
+	@$(ENV) && node devkit/src/gen/crd-types.ts && cp crds/rudder.dev_rudderinstances.yaml charts/rudder/crds/
 
 clean: ## Remove .data (local databases, Redis data, the dev write key)
 	rm -rf .data

@@ -13,7 +13,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   testEnvironment: 'node',
-  roots: ['<rootDir>/common', '<rootDir>/dataplane', '<rootDir>/devkit', '<rootDir>/controlplane'],
+  roots: ['<rootDir>/common', '<rootDir>/dataplane', '<rootDir>/devkit', '<rootDir>/controlplane', '<rootDir>/operator', '<rootDir>/e2e'],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/.tools/', '/.data/'],
   globalSetup: '<rootDir>/devkit/src/jest/global-setup.ts',

@@ -1,10 +1,7 @@
-/** The RudderInstance custom resource (cluster-scoped: it owns the tenant's namespace). */
-export const RUDDER_INSTANCE = {
-  group: 'rudder.dev',
-  version: 'v1alpha1',
-  plural: 'rudderinstances',
-  kind: 'RudderInstance',
-} as const;
+import { RUDDER_INSTANCE_RESOURCE, type RudderInstance } from '@rudder/common/rudder-instance';
+
+/** The RudderInstance custom resource (cluster-scoped: it owns the tenant's namespace); its CRD is in crds/. */
+export const RUDDER_INSTANCE = RUDDER_INSTANCE_RESOURCE;
 
 /** Server-side apply field manager of everything the control plane writes to the cluster. */
 export const FIELD_MANAGER = 'rudder-controlplane';
@@ -40,7 +37,7 @@ export function rudderInstanceManifest(input: {
   controlPlaneUrl: string;
   image: string;
   secretNamespace: string;
-}): object {
+}): RudderInstance & { apiVersion: string; kind: string } {
   return {
     apiVersion: `${RUDDER_INSTANCE.group}/${RUDDER_INSTANCE.version}`,
     kind: RUDDER_INSTANCE.kind,

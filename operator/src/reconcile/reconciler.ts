@@ -1,0 +1,263 @@
+import { randomBytes } from 'node:crypto';
+import type * as k8s from '@kubernetes/client-node';
+import type { Logger } from '@rudder/common';
+import {
+  RUDDER_INSTANCE_RESOURCE as R,
+  defaultedSpec,
+  type DefaultedSpec,
+  type RudderInstance,
+  type RudderInstanceStatus,
+} from '@rudder/common/rudder-instance';
+import {
+  INSTANCE_LABEL,
+  desiredObjects,
+  ingestEndpoint,
+  tenantNamespace,
+  workerSelector,
+  type DesiredInput,
+} from '../desired/index.ts';
+import { computePartitionMap, parsePartitionMap } from '../partition-map.ts';
+import { ReconcileError, toReconcileError } from '../errors.ts';
+import type { ClusterApi } from '../kube/cluster-api.ts';
+import type { EventRecorder, EventTarget } from '../kube/events.ts';
+import { computeStatus, readyCondition, sameStatus } from '../status/conditions.ts';
+import { workloadStates } from './workloads.ts';
+
+/** Held on every RudderInstance until its namespace is gone. */
+export const FINALIZER = 'rudder.dev/cleanup';
+
+export type ReconcileOutcome =
+  | { result: 'ready' | 'deleted' | 'gone' | 'paused' }
+  | { result: 'progressing' | 'terminating'; requeueAfterMs: number };
+
+export interface ReconcilerDeps {
+  api: ClusterApi;
+  events: EventRecorder;
+  logger: Logger;
+  operatorNamespace: string;
+  requeueNotReadyMs: number;
+  now?: () => Date;
+}
+
+/**
+ * Makes the cluster match one RudderInstance, level-triggered: it reads the
+ * instance and what it depends on, applies every desired object with
+ * server-side apply, and writes the status from what the API server answered.
+ * Running it twice in a row changes nothing the second time.
+ */
+export class Reconciler {
+  private readonly d: ReconcilerDeps;
+  /** uid of each object last applied, to tell "created (again)" from "updated" for Events. */
+  private readonly uids = new Map<string, string>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.d = deps;
+  }
+
+  async reconcile(name: string): Promise<ReconcileOutcome> {
+    let instance = await this.d.api.getInstance(name);
+    if (!instance?.metadata?.uid) return { result: 'gone' };
+    const target: EventTarget = { apiVersion: `${R.group}/${R.version}`, kind: R.kind, name, uid: instance.metadata.uid };
+    const finalizers = instance.metadata.finalizers ?? [];
+    if (instance.metadata.deletionTimestamp !== undefined) return this.finalize(instance, target);
+    if (!finalizers.includes(FINALIZER))
+      instance = await this.d.api.setFinalizers(name, instance.metadata.resourceVersion ?? '', [
+        ...finalizers,
+        FINALIZER,
+      ]);
+
+    const spec = defaultedSpec(instance.spec);
+    const namespace = tenantNamespace(spec);
+    const base = {
+      namespace,
+      selector: workerSelector(name),
+      ingestEndpoint: ingestEndpoint(spec),
+      replicas: instance.status?.replicas ?? 0,
+      ...(instance.status?.partitionMap ? { partitionMap: instance.status.partitionMap } : {}),
+    };
+    const generation = instance.metadata?.generation ?? 0;
+    const previous = instance.status;
+    const statusOf = (extra: Partial<Parameters<typeof computeStatus>[0]>) =>
+      computeStatus({ generation, previous, base, workloads: [], paused: false, now: this.now(), ...extra });
+
+    if (spec.paused) {
+      await this.writeStatus(name, previous, statusOf({ paused: true }));
+      return { result: 'paused' };
+    }
+
+    const started = Date.now();
+    let status: RudderInstanceStatus;
+    try {
+      const input = await this.gather(instance, spec, namespace);
+      const applied = await this.applyAll(desiredObjects(input), target, started);
+      const workloads = workloadStates(applied, spec);
+      const worker = applied.find((o) => o.kind === 'StatefulSet' && o.metadata?.name === 'worker') as
+        | k8s.V1StatefulSet
+        | undefined;
+      status = statusOf({
+        base: {
+          ...base,
+          replicas: worker?.status?.replicas ?? 0,
+          partitionMap: {
+            epoch: input.partitionMap.epoch,
+            configMap: 'partition-map',
+            partitions: input.partitionMap.partitions,
+          },
+        },
+        workloads,
+      });
+    } catch (err) {
+      const error = toReconcileError(err, `reconciling RudderInstance ${name}`);
+      await this.writeStatus(name, previous, statusOf({ failure: { reason: error.reason, message: error.message } }));
+      await this.d.events.record(target, 'Warning', error.reason, error.message);
+      throw error;
+    }
+
+    await this.writeStatus(name, previous, status);
+    if (status.observedGeneration !== previous?.observedGeneration)
+      await this.d.events.record(target, 'Normal', 'Applied', `applied generation ${generation} to ${namespace}`);
+    const ready = readyCondition(status)?.status === 'True';
+    if (ready && readyCondition(previous)?.status !== 'True')
+      await this.d.events.record(target, 'Normal', 'Ready', readyCondition(status)?.message ?? 'ready');
+    return ready ? { result: 'ready' } : { result: 'progressing', requeueAfterMs: this.d.requeueNotReadyMs };
+  }
+
+  /** Everything the desired objects depend on besides the spec: secrets and the current partition map. */
+  private async gather(instance: RudderInstance, spec: DefaultedSpec, namespace: string): Promise<DesiredInput> {
+    const name = instance.metadata!.name!;
+    const owner = await this.d.api.namespaceOwner(namespace, INSTANCE_LABEL);
+    if (owner !== null && owner !== name)
+      throw new ReconcileError(
+        'NamespaceConflict',
+        `namespace ${namespace} exists and is not this instance's (${owner ? `it belongs to RudderInstance ${owner}` : 'it has no rudder.dev/instance label'})`,
+      );
+    const ref = spec.controlPlane.tokenSecretRef;
+    const tokenSecret = await this.d.api.readSecret(ref.namespace, ref.name);
+    const dataplaneToken = tokenSecret?.[ref.key];
+    if (dataplaneToken === undefined)
+      throw new ReconcileError(
+        'TokenSecretMissing',
+        `the data-plane token Secret ${ref.namespace}/${ref.name} (key ${ref.key}) does not exist yet`,
+      );
+    let externalDatabaseUrl: string | undefined;
+    const external = spec.database.external;
+    if (external) {
+      const urlRef = { key: 'url', ...external.urlSecretRef };
+      externalDatabaseUrl = (await this.d.api.readSecret(urlRef.namespace, urlRef.name))?.[urlRef.key];
+      if (externalDatabaseUrl === undefined)
+        throw new ReconcileError(
+          'DatabaseSecretMissing',
+          `the external database Secret ${urlRef.namespace}/${urlRef.name} (key ${urlRef.key}) does not exist`,
+        );
+    }
+    // Generated once and kept: a namespace that exists already has them.
+    const [credentials, admin, mapData] = await Promise.all([
+      owner === null ? undefined : this.d.api.readSecret(namespace, 'postgres-credentials'),
+      owner === null ? undefined : this.d.api.readSecret(namespace, 'admin-token'),
+      owner === null ? undefined : this.d.api.readConfigMap(namespace, 'partition-map'),
+    ]);
+    const previousMap = parsePartitionMap(mapData?.['map.json']);
+    return {
+      instance: { name, uid: instance.metadata!.uid! },
+      spec,
+      secrets: {
+        postgresPassword: credentials?.password ?? secret(),
+        adminToken: admin?.token ?? secret(),
+        dataplaneToken,
+        ...(externalDatabaseUrl !== undefined ? { externalDatabaseUrl } : {}),
+      },
+      partitionMap: computePartitionMap(previousMap, spec.dataPlane.partitions, spec.dataPlane.replicas),
+      operatorNamespace: this.d.operatorNamespace,
+    };
+  }
+
+  /** Applies in three waves: the namespace, what workloads need (RBAC, secrets, config), then workloads. */
+  private async applyAll(
+    objects: k8s.KubernetesObject[],
+    target: EventTarget,
+    started: number,
+  ): Promise<k8s.KubernetesObject[]> {
+    const wave = (o: k8s.KubernetesObject): number =>
+      o.kind === 'Namespace' ? 0 : ['Deployment', 'StatefulSet', 'PodDisruptionBudget', 'Ingress'].includes(o.kind!) ? 2 : 1;
+    const applied: k8s.KubernetesObject[] = [];
+    for (const n of [0, 1, 2]) {
+      const batch = objects.filter((o) => wave(o) === n);
+      const results = await Promise.all(
+        batch.map(async (o) => {
+          try {
+            return await this.d.api.apply(o);
+          } catch (err) {
+            throw toReconcileError(err, `applying ${o.kind} ${describe(o)}`);
+          }
+        }),
+      );
+      applied.push(...results);
+    }
+    const created = applied.filter((o) => this.noteCreated(o, started));
+    if (created.length > 0)
+      await this.d.events.record(
+        target,
+        'Normal',
+        'Created',
+        `created ${created.map((o) => `${o.kind} ${describe(o)}`).join(', ')}`,
+      );
+    return applied;
+  }
+
+  private noteCreated(o: k8s.KubernetesObject, started: number): boolean {
+    const key = `${o.kind}/${describe(o)}`;
+    const uid = o.metadata?.uid ?? '';
+    const before = this.uids.get(key);
+    this.uids.set(key, uid);
+    if (before !== undefined) return before !== uid;
+    // Creation timestamps have whole seconds.
+    const created = o.metadata?.creationTimestamp ? new Date(o.metadata.creationTimestamp).getTime() : 0;
+    return created >= started - 1000;
+  }
+
+  private async finalize(instance: RudderInstance, target: EventTarget): Promise<ReconcileOutcome> {
+    const name = instance.metadata!.name!;
+    const finalizers = instance.metadata!.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) return { result: 'deleted' };
+    const namespace = tenantNamespace(instance.spec);
+    const owner = await this.d.api.namespaceOwner(namespace, INSTANCE_LABEL);
+    // Never delete a namespace another instance (or someone else) owns.
+    if (owner === name) {
+      const state = await this.d.api.deleteNamespace(namespace);
+      if (state === 'terminating') {
+        await this.d.events.record(target, 'Normal', 'DeletingNamespace', `deleting namespace ${namespace}`);
+        return { result: 'terminating', requeueAfterMs: 1000 };
+      }
+    }
+    await this.d.api.setFinalizers(
+      name,
+      instance.metadata!.resourceVersion ?? '',
+      finalizers.filter((f) => f !== FINALIZER),
+    );
+    for (const key of this.uids.keys()) if (key.includes(`/${namespace}/`)) this.uids.delete(key);
+    this.d.logger.info({ instance: name, namespace }, 'namespace deleted; finalizer released');
+    return { result: 'deleted' };
+  }
+
+  private async writeStatus(
+    name: string,
+    previous: RudderInstanceStatus | undefined,
+    next: RudderInstanceStatus,
+  ): Promise<void> {
+    if (sameStatus(previous, next)) return;
+    await this.d.api.applyStatus(name, next);
+  }
+
+  private now(): Date {
+    return this.d.now?.() ?? new Date();
+  }
+}
+
+function describe(o: k8s.KubernetesObject): string {
+  return o.metadata?.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : (o.metadata?.name ?? '?');
+}
+
+/** A generated credential: 32 random bytes, URL-safe. */
+function secret(): string {
+  return randomBytes(32).toString('base64url');
+}
