@@ -11,7 +11,12 @@ describe('defaultedSpec', () => {
   it('fills the defaults the CRD declares, nested ones included', () => {
     const spec = defaultedSpec(minimal);
     expect(spec.paused).toBe(false);
-    expect(spec.dataPlane).toMatchObject({ replicas: 1, gatewayReplicas: 1, partitions: 64, logLevel: 'info' });
+    expect(spec.dataPlane).toMatchObject({
+      replicas: 1,
+      gatewayReplicas: 1,
+      partitions: 64,
+      logLevel: 'info',
+    });
     expect(spec.controlPlane.tokenSecretRef.key).toBe('token');
     expect(spec.database.managed).toMatchObject({ image: 'postgres:18-alpine', storageSize: '10Gi' });
     // quota defaults to {} and then gets its own fields' defaults, as the API server does.
@@ -29,6 +34,9 @@ describe('defaultedSpec', () => {
     const spec = defaultedSpec(minimal);
     expect(spec.ingress).toBeUndefined();
     expect(spec.database.external).toBeUndefined();
-    expect(applySchemaDefaults(RUDDER_INSTANCE_SCHEMA, { spec: minimal }).spec.dataPlane.partitions).toBe(64);
+    const wrapped = applySchemaDefaults(RUDDER_INSTANCE_SCHEMA, { spec: minimal }) as {
+      spec: { dataPlane: { partitions?: number } };
+    };
+    expect(wrapped.spec.dataPlane.partitions).toBe(64);
   });
 });

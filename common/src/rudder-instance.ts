@@ -28,7 +28,8 @@ function fill(node: SchemaNode, value: unknown): unknown {
   if (value === null || typeof value !== 'object' || node.properties === undefined) return value;
   const object = value as Record<string, unknown>;
   for (const [key, child] of Object.entries(node.properties)) {
-    if (object[key] === undefined && child.default !== undefined) object[key] = structuredClone(child.default);
+    if (object[key] === undefined && child.default !== undefined)
+      object[key] = structuredClone(child.default);
     if (object[key] !== undefined) object[key] = fill(child, object[key]);
   }
   return object;

@@ -20,9 +20,13 @@ export function toReconcileError(err: unknown, what: string): ReconcileError {
   if (typeof api.code === 'number') {
     const status = statusOf(api.body);
     const detail = [status.reason, status.message].filter(Boolean).join(': ');
-    return new ReconcileError('ApiError', `${what}: Kubernetes API answered ${api.code}${detail ? ` (${detail})` : ''}`, {
-      cause: err,
-    });
+    return new ReconcileError(
+      'ApiError',
+      `${what}: Kubernetes API answered ${api.code}${detail ? ` (${detail})` : ''}`,
+      {
+        cause: err,
+      },
+    );
   }
   return new ReconcileError('InternalError', `${what}: ${err instanceof Error ? err.message : String(err)}`, {
     cause: err,

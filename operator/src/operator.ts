@@ -32,7 +32,10 @@ export interface StartOptions {
  * the Lease (unless leader election is off) and runs the controller only
  * while it leads.
  */
-export async function startOperator(cfg: OperatorConfig, options: StartOptions = {}): Promise<RunningOperator> {
+export async function startOperator(
+  cfg: OperatorConfig,
+  options: StartOptions = {},
+): Promise<RunningOperator> {
   const logger = options.logger ?? createLogger('rudder-operator', { level: cfg.logLevel });
   const lib = await import('@kubernetes/client-node');
   const kc = options.kubeconfig ?? loadKubeconfig(lib);
@@ -86,7 +89,10 @@ export async function startOperator(cfg: OperatorConfig, options: StartOptions =
   const server = await serveMetrics(cfg, metrics, () => !syncing);
   const address = server.address() as AddressInfo;
   const metricsUrl = `http://${cfg.metrics.host}:${address.port}`;
-  logger.info({ metricsUrl, identity: cfg.identity, leaderElection: cfg.leaderElection.enabled }, 'operator started');
+  logger.info(
+    { metricsUrl, identity: cfg.identity, leaderElection: cfg.leaderElection.enabled },
+    'operator started',
+  );
   if (elector) elector.start();
   else lead();
 
@@ -110,7 +116,11 @@ function loadKubeconfig(lib: typeof k8s): k8s.KubeConfig {
   return kc;
 }
 
-async function serveMetrics(cfg: OperatorConfig, metrics: OperatorMetrics, ready: () => boolean): Promise<Server> {
+async function serveMetrics(
+  cfg: OperatorConfig,
+  metrics: OperatorMetrics,
+  ready: () => boolean,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {

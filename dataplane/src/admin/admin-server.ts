@@ -54,6 +54,8 @@ export function createAdminServer(deps: {
   if (deps.token) {
     const expected = Buffer.from(`Bearer ${deps.token}`);
     app.addHook('onRequest', async (req) => {
+      // Liveness/readiness probes (the kubelet sends no token) may see that the process is up; nothing more.
+      if (req.url === '/health') return;
       const given = Buffer.from(req.headers.authorization ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         throw new RudderError('unauthorized', 'admin API needs Authorization: Bearer <ADMIN_TOKEN>');

@@ -65,7 +65,7 @@ export async function generateCrdTypes(crdText: string): Promise<string> {
   const schema = version.schema.openAPIV3Schema;
   const input = withoutExtensions(schema) as { properties: { metadata: Record<string, unknown> } };
   input.properties.metadata = { tsType: OBJECT_META_TYPE };
-  const types = await compile(input as JSONSchema, 'RudderInstance', {
+  const types = await compile(input, 'RudderInstance', {
     bannerComment: '',
     additionalProperties: false,
     strictIndexSignatures: true,
@@ -86,7 +86,7 @@ export async function generateCrdTypes(crdText: string): Promise<string> {
       plural: crd.spec.names.plural,
     })} as const;`,
     '',
-    '/** The CRD\'s OpenAPI v3 schema (defaults, bounds and CEL rules included). */',
+    "/** The CRD's OpenAPI v3 schema (defaults, bounds and CEL rules included). */",
     `export const RUDDER_INSTANCE_SCHEMA: unknown = ${JSON.stringify(schema)};`,
     '',
   ].join('\n');

@@ -21,9 +21,17 @@ const OWNED: { apiVersion: string; kind: string; path: string }[] = [
   { apiVersion: 'apps/v1', kind: 'Deployment', path: '/apis/apps/v1/deployments' },
   { apiVersion: 'apps/v1', kind: 'StatefulSet', path: '/apis/apps/v1/statefulsets' },
   { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', path: '/apis/policy/v1/poddisruptionbudgets' },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', path: '/apis/networking.k8s.io/v1/networkpolicies' },
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    path: '/apis/networking.k8s.io/v1/networkpolicies',
+  },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', path: '/apis/networking.k8s.io/v1/ingresses' },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', path: '/apis/rbac.authorization.k8s.io/v1/roles' },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    path: '/apis/rbac.authorization.k8s.io/v1/roles',
+  },
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
@@ -67,7 +75,8 @@ export class Controller {
     this.queue = new WorkQueue({
       baseDelayMs: options.backoff.baseMs,
       maxDelayMs: options.backoff.maxMs,
-      onDepth: (n) => metrics.queueDepth.set(n) });
+      onDepth: (n) => metrics.queueDepth.set(n),
+    });
     const onError = (name: string) => metrics.watchRestarts.inc({ informer: name });
     this.instances = new Informer(lib, kc, {
       name: `${R.group}/${R.version} ${R.kind}`,
@@ -87,7 +96,17 @@ export class Controller {
           name: `${owned.apiVersion} ${owned.kind}`,
           path: owned.path,
           labelSelector: OWNED_SELECTOR,
-          list: () => objects.list(owned.apiVersion, owned.kind, undefined, undefined, undefined, undefined, undefined, OWNED_SELECTOR),
+          list: () =>
+            objects.list(
+              owned.apiVersion,
+              owned.kind,
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              OWNED_SELECTOR,
+            ),
           onEvent: (_event, object) => this.ownedChanged(object),
           onError,
           logger,
@@ -98,7 +117,17 @@ export class Controller {
         name: 'v1 Secret (data-plane tokens)',
         path: '/api/v1/secrets',
         labelSelector: TOKEN_SECRET_SELECTOR,
-        list: () => objects.list('v1', 'Secret', undefined, undefined, undefined, undefined, undefined, TOKEN_SECRET_SELECTOR),
+        list: () =>
+          objects.list(
+            'v1',
+            'Secret',
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            TOKEN_SECRET_SELECTOR,
+          ),
         onEvent: (_event, secret) => this.tokenSecretChanged(secret),
         onError,
         logger,
@@ -111,7 +140,10 @@ export class Controller {
     if (this.running) return;
     this.running = true;
     await Promise.all([this.instances.start(), ...this.informers.map((i) => i.start())]);
-    this.o.logger.info({ instances: this.instances.list().length, workers: this.o.workers }, 'controller started');
+    this.o.logger.info(
+      { instances: this.instances.list().length, workers: this.o.workers },
+      'controller started',
+    );
     this.workers = Array.from({ length: this.o.workers }, () => this.work());
     this.scheduleResync();
   }
@@ -171,7 +203,8 @@ export class Controller {
   private scheduleResync(): void {
     if (this.o.resyncMs <= 0) return;
     this.resyncTimer = setTimeout(() => {
-      for (const instance of this.instances.list()) if (instance.metadata?.name) this.queue.add(instance.metadata.name);
+      for (const instance of this.instances.list())
+        if (instance.metadata?.name) this.queue.add(instance.metadata.name);
       this.scheduleResync();
     }, this.o.resyncMs);
     this.resyncTimer.unref();

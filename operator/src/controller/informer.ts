@@ -34,7 +34,13 @@ export class Informer<T extends k8s.KubernetesObject> {
   constructor(lib: typeof k8s, kc: k8s.KubeConfig, options: InformerOptions<T>) {
     this.options = options;
     this.restartDelayMs = options.minRestartMs ?? 500;
-    this.watch = new lib.ListWatch<T>(options.path, new lib.Watch(kc), options.list, false, options.labelSelector);
+    this.watch = new lib.ListWatch<T>(
+      options.path,
+      new lib.Watch(kc),
+      options.list,
+      false,
+      options.labelSelector,
+    );
     for (const event of ['add', 'update', 'delete'] as const)
       this.watch.on(event, (object) => {
         this.restartDelayMs = this.options.minRestartMs ?? 500;

@@ -54,11 +54,18 @@ export class LeaderElector {
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.api.readNamespacedLease({ name: this.o.leaseName, namespace: this.o.namespace });
+      const lease = await this.api.readNamespacedLease({
+        name: this.o.leaseName,
+        namespace: this.o.namespace,
+      });
       if (lease.spec?.holderIdentity !== this.o.identity) return;
       lease.spec.holderIdentity = '';
       lease.spec.leaseDurationSeconds = 1;
-      await this.api.replaceNamespacedLease({ name: this.o.leaseName, namespace: this.o.namespace, body: lease });
+      await this.api.replaceNamespacedLease({
+        name: this.o.leaseName,
+        namespace: this.o.namespace,
+        body: lease,
+      });
       this.o.logger.info({ lease: this.o.leaseName }, 'released leadership');
     } catch (err) {
       this.o.logger.warn({ error: String(err) }, 'could not release the lease; it will expire');
@@ -141,6 +148,6 @@ export class LeaderElector {
 }
 
 function errorText(err: unknown): string {
-  if (err && typeof err === 'object' && 'code' in err) return `HTTP ${String((err as { code: unknown }).code)}`;
+  if (err && typeof err === 'object' && 'code' in err) return `HTTP ${String(err.code)}`;
   return String(err);
 }

@@ -1,5 +1,9 @@
 import type * as k8s from '@kubernetes/client-node';
-import { RUDDER_INSTANCE_RESOURCE, type RudderInstance, type RudderInstanceStatus } from '@rudder/common/rudder-instance';
+import {
+  RUDDER_INSTANCE_RESOURCE,
+  type RudderInstance,
+  type RudderInstanceStatus,
+} from '@rudder/common/rudder-instance';
 
 const R = RUDDER_INSTANCE_RESOURCE;
 
@@ -14,6 +18,7 @@ export class ClusterApi {
   private readonly objects: k8s.KubernetesObjectApi;
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
+  private readonly discovery: k8s.DiscoveryV1Api;
   private readonly fieldManager: string;
   private readonly applyHeader: k8s.ConfigurationOptions;
   private readonly mergeHeader: k8s.ConfigurationOptions;
@@ -23,6 +28,7 @@ export class ClusterApi {
     this.objects = lib.KubernetesObjectApi.makeApiClient(kc);
     this.core = kc.makeApiClient(lib.CoreV1Api);
     this.custom = kc.makeApiClient(lib.CustomObjectsApi);
+    this.discovery = kc.makeApiClient(lib.DiscoveryV1Api);
     this.fieldManager = fieldManager;
     this.applyHeader = lib.setHeaderOptions('Content-Type', lib.PatchStrategy.ServerSideApply);
     this.mergeHeader = lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch);
@@ -105,6 +111,22 @@ export class ClusterApi {
       if (this.isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /** Addresses of the API server (the `kubernetes` Service's EndpointSlices), for the workers' egress policy. */
+  async apiServerEndpoints(): Promise<{ ip: string; port: number }[]> {
+    const slices = await this.discovery.listNamespacedEndpointSlice({
+      namespace: 'default',
+      labelSelector: 'kubernetes.io/service-name=kubernetes',
+    });
+    const out: { ip: string; port: number }[] = [];
+    for (const slice of slices.items) {
+      const port = slice.ports?.find((p) => p.name === 'https')?.port ?? slice.ports?.[0]?.port;
+      if (port === undefined) continue;
+      for (const endpoint of slice.endpoints ?? [])
+        for (const ip of endpoint.addresses) out.push({ ip, port });
+    }
+    return out.sort((a, b) => `${a.ip}:${a.port}`.localeCompare(`${b.ip}:${b.port}`));
   }
 
   /** The `rudder.dev/instance` label of a namespace: null when it does not exist, '' when unlabelled. */

@@ -31,7 +31,12 @@ export class EventRecorder {
     this.mergePatch = lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch);
   }
 
-  async record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  async record(
+    target: EventTarget,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     const namespace = target.namespace ?? 'default';
     const key = `${target.uid}/${type}/${reason}/${message}`;
     const now = new Date();
@@ -40,11 +45,14 @@ export class EventRecorder {
       if (seen && now.getTime() - seen.at < AGGREGATE_MS) {
         seen.count += 1;
         seen.at = now.getTime();
-        await this.core.patchNamespacedEvent({
-          name: seen.name,
-          namespace: seen.namespace,
-          body: { count: seen.count, lastTimestamp: now },
-        }, this.mergePatch);
+        await this.core.patchNamespacedEvent(
+          {
+            name: seen.name,
+            namespace: seen.namespace,
+            body: { count: seen.count, lastTimestamp: now },
+          },
+          this.mergePatch,
+        );
         return;
       }
       const name = `${target.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xfff).toString(16)}`;

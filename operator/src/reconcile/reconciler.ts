@@ -10,6 +10,7 @@ import {
 } from '@rudder/common/rudder-instance';
 import {
   INSTANCE_LABEL,
+  PARTITION_MAP_KEY,
   desiredObjects,
   ingestEndpoint,
   tenantNamespace,
@@ -49,6 +50,7 @@ export class Reconciler {
   private readonly d: ReconcilerDeps;
   /** uid of each object last applied, to tell "created (again)" from "updated" for Events. */
   private readonly uids = new Map<string, string>();
+  private apiServer: { endpoints: { ip: string; port: number }[]; at: number } | undefined;
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -57,7 +59,12 @@ export class Reconciler {
   async reconcile(name: string): Promise<ReconcileOutcome> {
     let instance = await this.d.api.getInstance(name);
     if (!instance?.metadata?.uid) return { result: 'gone' };
-    const target: EventTarget = { apiVersion: `${R.group}/${R.version}`, kind: R.kind, name, uid: instance.metadata.uid };
+    const target: EventTarget = {
+      apiVersion: `${R.group}/${R.version}`,
+      kind: R.kind,
+      name,
+      uid: instance.metadata.uid,
+    };
     const finalizers = instance.metadata.finalizers ?? [];
     if (instance.metadata.deletionTimestamp !== undefined) return this.finalize(instance, target);
     if (!finalizers.includes(FINALIZER))
@@ -92,8 +99,7 @@ export class Reconciler {
       const applied = await this.applyAll(desiredObjects(input), target, started);
       const workloads = workloadStates(applied, spec);
       const worker = applied.find((o) => o.kind === 'StatefulSet' && o.metadata?.name === 'worker') as
-        | k8s.V1StatefulSet
-        | undefined;
+        k8s.V1StatefulSet | undefined;
       status = statusOf({
         base: {
           ...base,
@@ -108,14 +114,23 @@ export class Reconciler {
       });
     } catch (err) {
       const error = toReconcileError(err, `reconciling RudderInstance ${name}`);
-      await this.writeStatus(name, previous, statusOf({ failure: { reason: error.reason, message: error.message } }));
+      await this.writeStatus(
+        name,
+        previous,
+        statusOf({ failure: { reason: error.reason, message: error.message } }),
+      );
       await this.d.events.record(target, 'Warning', error.reason, error.message);
       throw error;
     }
 
     await this.writeStatus(name, previous, status);
     if (status.observedGeneration !== previous?.observedGeneration)
-      await this.d.events.record(target, 'Normal', 'Applied', `applied generation ${generation} to ${namespace}`);
+      await this.d.events.record(
+        target,
+        'Normal',
+        'Applied',
+        `applied generation ${generation} to ${namespace}`,
+      );
     const ready = readyCondition(status)?.status === 'True';
     if (ready && readyCondition(previous)?.status !== 'True')
       await this.d.events.record(target, 'Normal', 'Ready', readyCondition(status)?.message ?? 'ready');
@@ -123,7 +138,11 @@ export class Reconciler {
   }
 
   /** Everything the desired objects depend on besides the spec: secrets and the current partition map. */
-  private async gather(instance: RudderInstance, spec: DefaultedSpec, namespace: string): Promise<DesiredInput> {
+  private async gather(
+    instance: RudderInstance,
+    spec: DefaultedSpec,
+    namespace: string,
+  ): Promise<DesiredInput> {
     const name = instance.metadata!.name!;
     const owner = await this.d.api.namespaceOwner(namespace, INSTANCE_LABEL);
     if (owner !== null && owner !== name)
@@ -156,7 +175,7 @@ export class Reconciler {
       owner === null ? undefined : this.d.api.readSecret(namespace, 'admin-token'),
       owner === null ? undefined : this.d.api.readConfigMap(namespace, 'partition-map'),
     ]);
-    const previousMap = parsePartitionMap(mapData?.['map.json']);
+    const previousMap = parsePartitionMap(mapData?.[PARTITION_MAP_KEY]);
     return {
       instance: { name, uid: instance.metadata!.uid! },
       spec,
@@ -168,7 +187,22 @@ export class Reconciler {
       },
       partitionMap: computePartitionMap(previousMap, spec.dataPlane.partitions, spec.dataPlane.replicas),
       operatorNamespace: this.d.operatorNamespace,
+      apiServerEndpoints: await this.apiServerEndpoints(),
     };
+  }
+
+  /** The API server's addresses change rarely; read them at most once a minute. */
+  private async apiServerEndpoints(): Promise<{ ip: string; port: number }[]> {
+    if (this.apiServer === undefined || Date.now() - this.apiServer.at > 60_000) {
+      try {
+        this.apiServer = { endpoints: await this.d.api.apiServerEndpoints(), at: Date.now() };
+      } catch (err) {
+        // Without them workers cannot watch the partition map; keep the last known ones and say so.
+        this.d.logger.warn({ error: String(err) }, 'could not read the API server endpoints');
+        return this.apiServer?.endpoints ?? [];
+      }
+    }
+    return this.apiServer.endpoints;
   }
 
   /** Applies in three waves: the namespace, what workloads need (RBAC, secrets, config), then workloads. */
@@ -178,7 +212,11 @@ export class Reconciler {
     started: number,
   ): Promise<k8s.KubernetesObject[]> {
     const wave = (o: k8s.KubernetesObject): number =>
-      o.kind === 'Namespace' ? 0 : ['Deployment', 'StatefulSet', 'PodDisruptionBudget', 'Ingress'].includes(o.kind!) ? 2 : 1;
+      o.kind === 'Namespace'
+        ? 0
+        : ['Deployment', 'StatefulSet', 'PodDisruptionBudget', 'Ingress'].includes(o.kind!)
+          ? 2
+          : 1;
     const applied: k8s.KubernetesObject[] = [];
     for (const n of [0, 1, 2]) {
       const batch = objects.filter((o) => wave(o) === n);

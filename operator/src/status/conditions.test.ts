@@ -1,6 +1,12 @@
 import { computeStatus, sameStatus, type StatusInput, type WorkloadState } from './conditions.ts';
 
-const ready = (name: string, n = 1): WorkloadState => ({ name, desired: n, ready: n, updated: n, observed: true });
+const ready = (name: string, n = 1): WorkloadState => ({
+  name,
+  desired: n,
+  ready: n,
+  updated: n,
+  observed: true,
+});
 const base: StatusInput['base'] = { namespace: 'rudder-acme', selector: 'a=b', replicas: 1 };
 const input = (over: Partial<StatusInput> = {}): StatusInput => ({
   generation: 3,
@@ -11,7 +17,8 @@ const input = (over: Partial<StatusInput> = {}): StatusInput => ({
   now: new Date('2026-11-21T10:00:00Z'),
   ...over,
 });
-const cond = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions!.find((c) => c.type === type)!;
+const cond = (s: ReturnType<typeof computeStatus>, type: string) =>
+  s.conditions!.find((c) => c.type === type)!;
 
 describe('computeStatus', () => {
   it('is Ready, not Progressing and not Degraded when every workload runs the latest spec', () => {
@@ -41,7 +48,10 @@ describe('computeStatus', () => {
   it('keeps observedGeneration and reports Degraded with the reason when the reconcile failed', () => {
     const previous = computeStatus(input({ generation: 2 }));
     const s = computeStatus(
-      input({ previous, failure: { reason: 'TokenSecretMissing', message: 'Secret rudder-system/x not found' } }),
+      input({
+        previous,
+        failure: { reason: 'TokenSecretMissing', message: 'Secret rudder-system/x not found' },
+      }),
     );
     expect(s.observedGeneration).toBe(2);
     expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'TokenSecretMissing' });
@@ -54,7 +64,9 @@ describe('computeStatus', () => {
     const same = computeStatus(input({ previous: first, now: later }));
     expect(cond(same, 'Ready').lastTransitionTime).toBe(cond(first, 'Ready').lastTransitionTime);
     expect(sameStatus(first, same)).toBe(true);
-    const flipped = computeStatus(input({ previous: first, now: later, workloads: [{ ...ready('worker'), ready: 0 }] }));
+    const flipped = computeStatus(
+      input({ previous: first, now: later, workloads: [{ ...ready('worker'), ready: 0 }] }),
+    );
     expect(cond(flipped, 'Ready').lastTransitionTime).toBe(later.toISOString());
     expect(sameStatus(first, flipped)).toBe(false);
   });

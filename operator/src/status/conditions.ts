@@ -14,7 +14,10 @@ export interface StatusInput {
   generation: number;
   previous: RudderInstanceStatus | undefined;
   /** Fields the reconciler knows regardless of outcome (namespace, selector, endpoint, partition map). */
-  base: Omit<RudderInstanceStatus, 'conditions' | 'observedGeneration' | 'readyReplicas' | 'gatewayReadyReplicas'>;
+  base: Omit<
+    RudderInstanceStatus,
+    'conditions' | 'observedGeneration' | 'readyReplicas' | 'gatewayReadyReplicas'
+  >;
   workloads: WorkloadState[];
   /** Set when this reconcile failed: the Degraded reason and a message safe to show. */
   failure?: { reason: string; message: string };
@@ -37,19 +40,30 @@ export function computeStatus(input: StatusInput): RudderInstanceStatus {
 
   const conditions: Condition[] = [
     condition(input, 'Ready', allReady ? 'True' : 'False', {
-      reason: paused ? 'Paused' : failure ? failure.reason : pending.length ? 'WorkloadsNotReady' : 'AllReplicasReady',
+      reason: paused
+        ? 'Paused'
+        : failure
+          ? failure.reason
+          : pending.length
+            ? 'WorkloadsNotReady'
+            : 'AllReplicasReady',
       message: paused
         ? 'spec.paused is true: the operator leaves the objects as they are'
         : failure
           ? failure.message
           : `ready replicas: ${summary}`,
     }),
-    condition(input, 'Progressing', !paused && failure === undefined && pending.length > 0 ? 'True' : 'False', {
-      reason: paused ? 'Paused' : pending.length ? 'RollingOut' : 'Complete',
-      message: pending.length
-        ? `waiting for ${pending.map((w) => `${w.name} (${w.ready}/${w.desired} ready, ${w.updated} updated)`).join(', ')}`
-        : 'every workload runs the latest spec',
-    }),
+    condition(
+      input,
+      'Progressing',
+      !paused && failure === undefined && pending.length > 0 ? 'True' : 'False',
+      {
+        reason: paused ? 'Paused' : pending.length ? 'RollingOut' : 'Complete',
+        message: pending.length
+          ? `waiting for ${pending.map((w) => `${w.name} (${w.ready}/${w.desired} ready, ${w.updated} updated)`).join(', ')}`
+          : 'every workload runs the latest spec',
+      },
+    ),
     condition(input, 'Degraded', failure ? 'True' : 'False', {
       reason: failure ? failure.reason : 'AsExpected',
       message: failure ? failure.message : 'the last reconcile succeeded',
@@ -79,7 +93,8 @@ function condition(
     type,
     status,
     observedGeneration: input.generation,
-    lastTransitionTime: before && before.status === status ? before.lastTransitionTime : input.now.toISOString(),
+    lastTransitionTime:
+      before && before.status === status ? before.lastTransitionTime : input.now.toISOString(),
     reason: text.reason,
     message: text.message.slice(0, 32_768),
   };
