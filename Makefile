@@ -37,6 +37,8 @@ dev: ## Run Postgres, Redis, a webhook sink and the data plane locally (Ctrl-C s
 
 test: ## Type-check, lint and run every test (what CI runs)
 	@$(SETUP) --services
+	@echo '[setup] Kubernetes test binaries (etcd, kube-apiserver, kube-controller-manager, kubectl, kwok, helm): built once from Go modules into ~/.cache/rudder/kube, 20-30 min the first time'
+	@scripts/kube-bins.sh >/dev/null
 	@$(ENV); $(SECTION); $(LINT_ALL); failed=(); \
 	section type-check pnpm -s typecheck; \
 	section lint lint_all; \
@@ -60,6 +62,7 @@ format: ## Rewrite files with Prettier
 
 bench: ## Run the benchmarks and print figures
 	@$(SETUP) --services
+	@scripts/kube-bins.sh >/dev/null
 	@$(ENV) && node devkit/src/bench.ts
 
 generate: ## Regenerate code from its source of truth (RudderInstance types and the chart's CRD copy from crds/)

@@ -17,7 +17,6 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(root, 'charts', 'rudder');
 
-
 interface KubeObject {
   apiVersion: string;
   kind: string;

@@ -7,8 +7,10 @@
  *     with the jobs dataset sizes sampled during the run (they must stay flat)
  *  4. the control plane (bench-controlplane.ts): config endpoint requests/s with
  *     1,000 tenants x 10 destinations, and CRUD latencies
- * Every phase is bounded in time and stops by itself. BENCH_PHASES=dataplane
- * or BENCH_PHASES=controlplane runs one side only; BENCH_SECONDS sets the
+ *  5. the operator (e2e/src/bench-operator.ts, on a local kube-apiserver): kubectl
+ *     apply to Ready, 200 instances to Ready, reconciles/s and peak memory
+ * Every phase is bounded in time and stops by itself. BENCH_PHASES (default
+ * dataplane,controlplane,operator) picks the phases; BENCH_SECONDS sets the
  * length of each load phase.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +28,7 @@ import { waitFor } from './wait.ts';
 const root = join(import.meta.dirname, '..', '..');
 const dataDir = join(root, '.data', 'bench');
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
-const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'dataplane,controlplane').split(','));
+const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'dataplane,controlplane,operator').split(','));
 const WRITE_KEY = 'bench-write-key-0001';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
     await sink.close();
     await postgres.stop();
   }
+  if (PHASES.has('operator')) results.push(...(await benchOperator()));
   say('');
   say('== Rudder benchmark (2 cores, Postgres and Redis on the same machine) ==');
   for (const line of results) say(line);
@@ -246,3 +249,26 @@ function fmt(n: number): string {
 }
 
 await main();
+
+/** Runs the operator's benchmark (it needs the e2e harness) as a child; its `RESULT` lines are the figures. */
+async function benchOperator(): Promise<string[]> {
+  say('[bench] operator: local kube-apiserver, etcd and kube-controller-manager');
+  const child = spawn(process.execPath, ['e2e/src/bench-operator.ts'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: string[] = [];
+  let buffered = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('utf8');
+    const parts = buffered.split('\n');
+    buffered = parts.pop() ?? '';
+    for (const line of parts) {
+      if (line.startsWith('RESULT ')) lines.push(line.slice('RESULT '.length));
+      else if (line) say(line);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) lines.push(`operator benchmark FAILED (exit ${code})`);
+  return lines;
+}

@@ -1,0 +1,222 @@
+/**
+ * The whole platform on a real API server: the control plane (with
+ * KUBERNETES=kubeconfig) onboards a tenant, which creates its token Secret and
+ * RudderInstance; the operator turns that into workloads; the process kubelet
+ * runs the pods those workloads call for as local processes (data plane and
+ * Postgres, with the pods' environment); an event sent to the tenant's gateway
+ * Service reaches a webhook sink.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as k8s from '@kubernetes/client-node';
+import pg from 'pg';
+import { createTestSchema, freePort, startSink, waitFor, type Sink } from '@rudder/devkit';
+import type { RudderInstance } from '@rudder/common/rudder-instance';
+import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
+import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
+import { spawnLogged, logTail, type LoggedProcess } from '../src/processes.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+let cluster: Cluster;
+let kubelet: ProcessKubelet;
+let operator: OperatorProcess;
+let controlPlane: LoggedProcess;
+let cpUrl: string;
+let sink: Sink;
+let db: pg.Pool;
+let schema: string;
+
+async function api<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
+  const res = await fetch(cpUrl + path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  await cluster.kubectl(['apply', '--server-side', '-f', join(ROOT, 'crds/rudder.dev_rudderinstances.yaml')]);
+  await cluster.kubectl([
+    'wait',
+    '--for=condition=Established',
+    'crd/rudderinstances.rudder.dev',
+    '--timeout=30s',
+  ]);
+  await cluster.kubectl(['create', 'namespace', 'rudder-system']);
+  sink = await startSink();
+
+  const s = await createTestSchema('e2ecp');
+  schema = s.schema;
+  db = new pg.Pool({ connectionString: s.url, max: 2 });
+  const port = await freePort();
+  cpUrl = `http://127.0.0.1:${port}`;
+  const logFile = join(cluster.dir, 'controlplane.log');
+  controlPlane = spawnLogged('controlplane', process.execPath, ['controlplane/src/main.ts', 'serve'], {
+    cwd: ROOT,
+    logFile,
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: s.url,
+      DATABASE_SCHEMA: s.schema,
+      REDIS_URL: process.env.RUDDER_TEST_REDIS_URL,
+      REDIS_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_URL: cpUrl,
+      KUBERNETES: 'kubeconfig',
+      KUBECONFIG: cluster.kubeconfigPath,
+      DATAPLANE_IMAGE: 'registry.test/rudder/dataplane:e2e',
+      SYSTEM_NAMESPACE: 'rudder-system',
+      LOG_LEVEL: 'debug',
+    },
+  });
+  await waitFor(`the control plane at ${cpUrl}`, async () => (await fetch(`${cpUrl}/health`)).ok, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  }).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n${logTail(logFile)}`);
+  });
+  // Data-plane and Postgres pods run for real; the rest (none here) would be faked.
+  kubelet = await startProcessKubelet(cluster, { run: () => 'process' });
+  operator = await startOperatorProcess(cluster, 'op-dataflow');
+}, 300_000);
+
+afterAll(async () => {
+  await operator?.stop('SIGTERM').catch(() => {});
+  await kubelet?.stop();
+  await controlPlane?.stop(10_000);
+  await db?.end();
+  await sink?.close();
+  await cluster?.stop();
+}, 90_000);
+
+describe('onboarding through the control plane, data through operator-made workloads', () => {
+  it('creates the RudderInstance through the Kubernetes API, waits for Ready, and an event reaches the sink', async () => {
+    const login = await api<{ accessToken: string }>('POST', '/v1/auth/signup', undefined, {
+      email: 'owner@acme.test',
+      password: 'correct horse battery staple',
+      name: 'Owner',
+    });
+    const token = login.accessToken;
+    const started = Date.now();
+    const { jobId } = await api<{ jobId: string }>('POST', '/v1/tenants', token, {
+      id: 'acme',
+      name: 'Acme',
+    });
+    const job = await waitFor(
+      'the onboarding job to complete (instance Ready)',
+      async () => {
+        const j = await api<{ state: string; error?: string; result?: unknown }>(
+          'GET',
+          `/v1/jobs/${jobId}`,
+          token,
+        );
+        if (j.state === 'failed') throw new Error(`onboarding failed: ${j.error}`);
+        return j.state === 'completed' ? j : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 500 },
+    ).catch((err: unknown) => {
+      throw new Error(
+        `${String(err)}\n--- control plane:\n${logTail(controlPlane.logFile)}\n--- operator:\n${operator.logs().slice(-4000)}`,
+      );
+    });
+    console.log(`onboarding to Ready: ${Date.now() - started} ms`);
+    expect(job.result).toMatchObject({ tenantId: 'acme', instance: { status: 'ready' } });
+
+    // What onboarding wrote, as the API server stores it.
+    const lib = await import('@kubernetes/client-node');
+    const custom = cluster.kc.makeApiClient(lib.CustomObjectsApi);
+    const instance = (await custom.getClusterCustomObject({
+      group: 'rudder.dev',
+      version: 'v1alpha1',
+      plural: 'rudderinstances',
+      name: 'acme',
+    })) as RudderInstance & k8s.KubernetesObject;
+    expect(instance.metadata?.labels).toMatchObject({
+      'app.kubernetes.io/managed-by': 'rudder-controlplane',
+      'rudder.dev/tenant': 'acme',
+    });
+    expect(instance.spec).toMatchObject({
+      tenantId: 'acme',
+      controlPlane: {
+        url: cpUrl,
+        tokenSecretRef: { namespace: 'rudder-system', name: 'acme-dataplane-token', key: 'token' },
+      },
+      dataPlane: { image: 'registry.test/rudder/dataplane:e2e', replicas: 1, partitions: 64 },
+      database: { managed: {} },
+    });
+    const managers = (instance.metadata as k8s.V1ObjectMeta).managedFields?.map(
+      (m) => `${m.manager}/${m.operation}`,
+    );
+    expect(managers).toEqual(expect.arrayContaining(['rudder-controlplane/Apply', 'rudder-operator/Apply']));
+
+    const core = cluster.kc.makeApiClient(lib.CoreV1Api);
+    const secret = await core.readNamespacedSecret({
+      name: 'acme-dataplane-token',
+      namespace: 'rudder-system',
+    });
+    const dataplaneToken = Buffer.from(secret.data!.token!, 'base64').toString('utf8');
+    expect(dataplaneToken).toMatch(/^rdr_dp_/);
+    const hash = createHash('sha256').update(dataplaneToken).digest();
+    const stored = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${schema}.dataplane_tokens WHERE tenant_id = 'acme' AND token_hash = $1 AND revoked_at IS NULL`,
+      [hash],
+    );
+    expect(stored.rows[0]!.n).toBe(1);
+    expect(readFileSync(controlPlane.logFile, 'utf8')).not.toContain(dataplaneToken);
+    expect(await api('GET', '/v1/tenants/acme/instance', token)).toMatchObject({ status: 'ready' });
+
+    // A source, a webhook to the sink and their connection, through the API.
+    const ws = (await api<{ workspaces: { id: string }[] }>('GET', '/v1/tenants/acme/workspaces', token))
+      .workspaces[0]!.id;
+    const base = `/v1/tenants/acme/workspaces/${ws}`;
+    const source = await api<{ id: string; writeKey: string }>('POST', `${base}/sources`, token, {
+      name: 'web',
+    });
+    const destination = await api<{ id: string }>('POST', `${base}/destinations`, token, {
+      name: 'sink',
+      type: 'webhook',
+      config: { url: `${sink.url}/acme`, method: 'POST', batching: false },
+    });
+    await api('POST', `${base}/connections`, token, { sourceId: source.id, destinationId: destination.id });
+
+    // The gateway Service of the tenant namespace, served by a local data-plane process.
+    const gateway = kubelet.serviceUrl('rudder-acme', 'gateway');
+    // Events accepted before the gateway's config has the connection are, rightly, delivered nowhere;
+    // so send a new event every half second until one arrives (config changes reach pods within seconds).
+    const sent: string[] = [];
+    const delivered = await waitFor(
+      'an event sent to the gateway Service to reach the sink',
+      async () => {
+        const messageId = `e2e-${randomBytes(6).toString('hex')}`;
+        const res = await fetch(`${gateway}/v1/track`, {
+          method: 'POST',
+          headers: {
+            authorization: `Basic ${Buffer.from(`${source.writeKey}:`).toString('base64')}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ userId: 'u1', event: 'Signed Up', messageId }),
+        });
+        if (res.ok) sent.push(messageId);
+        return sink.events().find((e) => sent.includes((e as { messageId: string }).messageId));
+      },
+      { timeoutMs: 45_000, intervalMs: 500 },
+    ).catch((err: unknown) => {
+      throw new Error(
+        `${String(err)}\n--- worker:\n${kubelet.podLogs('rudder-acme', 'worker-0').slice(-4000)}`,
+      );
+    });
+    expect(delivered).toMatchObject({ userId: 'u1', event: 'Signed Up', type: 'track' });
+    expect(sink.received.every((r) => r.path === '/acme')).toBe(true);
+  }, 300_000);
+});
