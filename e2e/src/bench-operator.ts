@@ -84,7 +84,7 @@ try {
     '--timeout=30s',
   ]);
   await core.createNamespace({ body: { metadata: { name: 'rudder-system' } } });
-  operator = await startOperatorProcess(cluster, 'bench', { LOG_LEVEL: 'warn', WORKERS: '8' });
+  operator = await startOperatorProcess(cluster, 'bench', { LOG_LEVEL: 'info', WORKERS: '8' });
   const pid = operator.proc.child.pid!;
 
   // 1. One instance, the way a user would create it.
@@ -140,9 +140,7 @@ try {
   );
   await waitFor(
     'every touched instance to be reconciled',
-    async () =>
-      (await operator!.metric('rudder_operator_reconciles_total')) - before >= COUNT &&
-      (await operator!.metric('rudder_operator_queue_depth')) === 0,
+    async () => (await operator!.metric('rudder_operator_reconciles_total')) - before >= COUNT,
     { timeoutMs: 120_000, intervalMs: 50 },
   );
   const seconds = (Date.now() - started) / 1000;
