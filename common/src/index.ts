@@ -5,3 +5,4 @@ export * from './logger.ts';
 export * from './env.ts';
 export * from './workspace-config.ts';
 export * from './metrics.ts';
+export * from './kube-status.ts';

@@ -12,12 +12,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type * as k8s from '@kubernetes/client-node';
 import { waitFor } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
 import { startCluster } from './cluster.ts';
 import { startProcessKubelet } from './process-kubelet.ts';
 import { startOperatorProcess } from './operator-process.ts';
+import { instanceManifest, isReadyAtGeneration, tokenSecretManifest } from './instance-fixtures.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COUNT = Number(process.env.BENCH_INSTANCES ?? 200);
@@ -33,31 +33,12 @@ const core = cluster.kc.makeApiClient(lib.CoreV1Api);
 const ref = { group: 'rudder.dev', version: 'v1alpha1', plural: 'rudderinstances' };
 let operator: Awaited<ReturnType<typeof startOperatorProcess>> | undefined;
 
-const manifest = (name: string) => ({
-  apiVersion: 'rudder.dev/v1alpha1',
-  kind: 'RudderInstance',
-  metadata: { name },
-  spec: {
-    tenantId: name,
-    controlPlane: {
-      url: 'http://rudder-controlplane.rudder-system.svc.cluster.local:8070',
-      tokenSecretRef: { namespace: 'rudder-system', name: `${name}-dataplane-token` },
-    },
-    dataPlane: { image: 'registry.test/rudder/dataplane:bench' },
-    database: { managed: {} },
-  },
-});
-const token = (name: string): k8s.V1Secret => ({
-  metadata: { name: `${name}-dataplane-token`, namespace: 'rudder-system' },
-  stringData: { token: `rdr_dp_bench_${name}` },
-});
-const isReady = (i: RudderInstance): boolean =>
-  i.status?.observedGeneration === i.metadata?.generation &&
-  i.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+const manifest = (name: string) => instanceManifest(name, {}, 'registry.test/rudder/dataplane:bench');
+const token = (name: string) => tokenSecretManifest(name, `rdr_dp_bench_${name}`);
 
 async function readyCount(): Promise<number> {
   const list = (await custom.listClusterCustomObject(ref)) as { items: RudderInstance[] };
-  return list.items.filter(isReady).length;
+  return list.items.filter(isReadyAtGeneration).length;
 }
 
 function peakRssMiB(pid: number): number {
@@ -94,7 +75,8 @@ try {
   if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
   await waitFor(
     'solo to be Ready',
-    async () => isReady((await custom.getClusterCustomObject({ ...ref, name: 'solo' })) as RudderInstance),
+    async () =>
+      isReadyAtGeneration((await custom.getClusterCustomObject({ ...ref, name: 'solo' })) as RudderInstance),
     {
       timeoutMs: 60_000,
       intervalMs: 20,

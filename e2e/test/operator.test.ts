@@ -11,6 +11,7 @@ import { waitFor } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
 import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
+import { instanceManifest, isReadyAtGeneration, tokenSecretManifest } from '../src/instance-fixtures.ts';
 
 const CRD = new URL('../../crds/rudder.dev_rudderinstances.yaml', import.meta.url);
 let cluster: Cluster;
@@ -21,22 +22,6 @@ let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
 const operators: OperatorProcess[] = [];
 
-const instanceManifest = (name: string, spec: Record<string, unknown> = {}) => ({
-  apiVersion: 'rudder.dev/v1alpha1',
-  kind: 'RudderInstance',
-  metadata: { name },
-  spec: {
-    tenantId: name,
-    controlPlane: {
-      url: 'http://rudder-controlplane.rudder-system.svc.cluster.local:8070',
-      tokenSecretRef: { namespace: 'rudder-system', name: `${name}-dataplane-token` },
-    },
-    dataPlane: { image: 'registry.test/rudder/dataplane:1.0.0' },
-    database: { managed: {} },
-    ...spec,
-  },
-});
-
 async function kubectl(args: string[], input?: string): Promise<string> {
   const r = await cluster.kubectl(args, input);
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
@@ -44,19 +29,7 @@ async function kubectl(args: string[], input?: string): Promise<string> {
 }
 
 async function createToken(name: string): Promise<void> {
-  await kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: {
-        name: `${name}-dataplane-token`,
-        namespace: 'rudder-system',
-        labels: { 'app.kubernetes.io/managed-by': 'rudder-controlplane', 'rudder.dev/tenant': name },
-      },
-      stringData: { token: `rdr_dp_test_${name}` },
-    }),
-  );
+  await kubectl(['apply', '-f', '-'], JSON.stringify(tokenSecretManifest(name, `rdr_dp_test_${name}`)));
 }
 
 async function getInstance(name: string): Promise<RudderInstance | undefined> {
@@ -81,10 +54,7 @@ async function waitReady(name: string, timeoutMs = 60_000): Promise<RudderInstan
     `RudderInstance ${name} to be Ready at its current generation`,
     async () => {
       const i = await getInstance(name);
-      return condition(i, 'Ready')?.status === 'True' &&
-        i?.status?.observedGeneration === i?.metadata?.generation
-        ? i
-        : undefined;
+      return isReadyAtGeneration(i) ? i : undefined;
     },
     { timeoutMs, intervalMs: 200 },
   );
@@ -364,6 +334,15 @@ describe('the operator against a real API server', () => {
     await waitFor('the RudderInstance to be gone', async () => (await getInstance('acme')) === undefined);
     // Other tenants are untouched.
     expect(condition(await getInstance('globex'), 'Ready')?.status).toBe('True');
+    // Tokens the operator copied and passwords it generated never reach its logs.
+    const logs = operators.map((op) => op.logs()).join('\n');
+    expect(logs).toContain('became leader');
+    expect(logs).not.toContain('rdr_dp_test_');
+    const password = await core.readNamespacedSecret({
+      name: 'postgres-credentials',
+      namespace: 'rudder-globex',
+    });
+    expect(logs).not.toContain(Buffer.from(password.data!.password!, 'base64').toString('utf8'));
   }, 120_000);
 
   it('refuses to take over a namespace that is not its own', async () => {

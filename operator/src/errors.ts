@@ -1,3 +1,5 @@
+import { describeKubeApiError } from '@rudder/common';
+
 /**
  * A reconcile that could not finish, with the reason shown on the instance's
  * Degraded condition and in its Warning event. The message must be safe to
@@ -13,38 +15,16 @@ export class ReconcileError extends Error {
   }
 }
 
-/** Any thrown value as a ReconcileError; Kubernetes API errors keep their HTTP status and Status reason. */
-export function toReconcileError(err: unknown, what: string): ReconcileError {
+/**
+ * Any thrown value as a ReconcileError; Kubernetes API errors keep their HTTP
+ * status and Status reason, and their message unless `secret` says it may
+ * quote a Secret's contents.
+ */
+export function toReconcileError(err: unknown, what: string, secret = false): ReconcileError {
   if (err instanceof ReconcileError) return err;
-  const api = err as { code?: unknown; body?: unknown };
-  if (typeof api.code === 'number') {
-    const status = statusOf(api.body);
-    const detail = [status.reason, status.message].filter(Boolean).join(': ');
-    return new ReconcileError(
-      'ApiError',
-      `${what}: Kubernetes API answered ${api.code}${detail ? ` (${detail})` : ''}`,
-      {
-        cause: err,
-      },
-    );
-  }
+  const api = describeKubeApiError(what, err, !secret);
+  if (api !== undefined) return new ReconcileError('ApiError', api, { cause: err });
   return new ReconcileError('InternalError', `${what}: ${err instanceof Error ? err.message : String(err)}`, {
     cause: err,
   });
-}
-
-function statusOf(body: unknown): { reason?: string; message?: string } {
-  let value = body;
-  if (typeof body === 'string') {
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return {};
-    }
-  }
-  const s = value as { reason?: unknown; message?: unknown } | null;
-  return {
-    ...(typeof s?.reason === 'string' ? { reason: s.reason } : {}),
-    ...(typeof s?.message === 'string' ? { message: s.message.slice(0, 500) } : {}),
-  };
 }

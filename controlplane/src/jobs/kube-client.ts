@@ -1,5 +1,5 @@
 import type * as k8s from '@kubernetes/client-node';
-import type { Logger } from '@rudder/common';
+import { describeKubeApiError, type Logger } from '@rudder/common';
 import type { ControlPlaneConfig } from '../config.ts';
 import type { Kube } from './kube.ts';
 import {
@@ -110,25 +110,6 @@ class ClusterKube implements Kube {
   /** An error naming what failed and the HTTP status, safe to log and to show on the job. */
   private kubeError(what: string, err: unknown, withMessage: boolean): Error {
     if (!(err instanceof this.lib.ApiException)) return new Error(`${what}: ${String(err)}`, { cause: err });
-    const status = statusOf(err.body);
-    const detail = [status.reason, withMessage ? status.message : undefined].filter(Boolean).join(': ');
-    return new Error(`${what}: Kubernetes API answered ${err.code}${detail ? ` (${detail})` : ''}`);
+    return new Error(describeKubeApiError(what, err, withMessage));
   }
-}
-
-/** The `reason` and `message` of a Kubernetes Status body (a string or parsed JSON). */
-function statusOf(body: unknown): { reason?: string; message?: string } {
-  let value = body;
-  if (typeof body === 'string') {
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return {};
-    }
-  }
-  const s = value as { reason?: unknown; message?: unknown } | null;
-  return {
-    ...(typeof s?.reason === 'string' ? { reason: s.reason } : {}),
-    ...(typeof s?.message === 'string' ? { message: s.message } : {}),
-  };
 }

@@ -82,8 +82,9 @@ export class Controller {
       name: `${R.group}/${R.version} ${R.kind}`,
       path: `/apis/${R.group}/${R.version}/${R.plural}`,
       list: () => options.api.listInstances(),
-      onEvent: (_event, instance) => {
-        metrics.instances.set(this.instances.list().length);
+      onEvent: (event, instance) => {
+        // list() copies the cache: only when the count can change, not on every status update.
+        if (event !== 'update') metrics.instances.set(this.instances.list().length);
         if (instance.metadata?.name) this.queue.add(instance.metadata.name);
       },
       onError,

@@ -225,7 +225,7 @@ export class Reconciler {
           try {
             return await this.d.api.apply(o);
           } catch (err) {
-            throw toReconcileError(err, `applying ${o.kind} ${describe(o)}`);
+            throw toReconcileError(err, `applying ${o.kind} ${describe(o)}`, o.kind === 'Secret');
           }
         }),
       );
