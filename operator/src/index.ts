@@ -2,4 +2,3 @@ export { loadConfig, type OperatorConfig } from './config.ts';
 export { startOperator, type RunningOperator, type StartOptions } from './operator.ts';
 export { FINALIZER } from './reconcile/reconciler.ts';
 export * from './desired/index.ts';
-export { computePartitionMap, parsePartitionMap, type PartitionMap } from './partition-map.ts';

@@ -6,7 +6,7 @@
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { DefaultedSpec } from '@rudder/common/rudder-instance';
-import type { PartitionMap } from '../partition-map.ts';
+import type { PartitionMap } from '@rudder/common/partition-map';
 import { gatewayDeployment, gatewayDisruptionBudget, gatewayService } from './gateway.ts';
 import { gatewayIngress } from './ingress.ts';
 import { tenantNamespace, type Owner } from './meta.ts';

@@ -3,7 +3,7 @@
  * computed by the caller (it depends on the previous one); this only shapes it.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import type { PartitionMap } from '../partition-map.ts';
+import type { PartitionMap } from '@rudder/common/partition-map';
 import { DATAPLANE_APP, namespacedMeta, type Owner } from './meta.ts';
 
 export const PARTITION_MAP_CONFIGMAP = 'partition-map';

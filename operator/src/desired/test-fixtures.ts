@@ -9,7 +9,7 @@ import type {
   V1StatefulSet,
 } from '@kubernetes/client-node';
 import { defaultedSpec, type RudderInstanceSpec } from '@rudder/common/rudder-instance';
-import { computePartitionMap } from '../partition-map.ts';
+import { computePartitionMap } from '@rudder/common/partition-map';
 import type { DesiredInput } from './index.ts';
 
 export const SECRETS = {

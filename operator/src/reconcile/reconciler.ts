@@ -17,7 +17,7 @@ import {
   workerSelector,
   type DesiredInput,
 } from '../desired/index.ts';
-import { computePartitionMap, parsePartitionMap } from '../partition-map.ts';
+import { computePartitionMap, parsePartitionMap } from '@rudder/common/partition-map';
 import { ReconcileError, toReconcileError } from '../errors.ts';
 import type { ClusterApi } from '../kube/cluster-api.ts';
 import type { EventRecorder, EventTarget } from '../kube/events.ts';
