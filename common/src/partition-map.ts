@@ -98,3 +98,45 @@ export function parsePartitionMap(json: string | undefined): PartitionMap | unde
   const parsed = partitionMapSchema.safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }
+
+/**
+ * What a worker reports about its partitions (the `partition-status`
+ * ConfigMap's value under its id, or a status file in local mode): the map
+ * epoch it has acted on and the leases it holds, is acquiring and is
+ * releasing. `settled` means it holds exactly what that epoch assigns it.
+ */
+export interface WorkerReport {
+  worker: string;
+  /** Random per process start: a restarted worker is a new incarnation. */
+  incarnation: string;
+  epoch: number;
+  held: number[];
+  acquiring: number[];
+  releasing: number[];
+  settled: boolean;
+  /** ISO 8601 time of the report. */
+  at: string;
+}
+
+const partitionList = z.array(z.number().int().min(0));
+const workerReportSchema = z.object({
+  worker: z.string().min(1),
+  incarnation: z.string().min(1),
+  epoch: z.number().int().min(0),
+  held: partitionList,
+  acquiring: partitionList,
+  releasing: partitionList,
+  settled: z.boolean(),
+  at: z.string().min(1),
+});
+
+/** The report in `json`, or undefined when it is missing or malformed (a worker mid-upgrade, a hand edit). */
+export function parseWorkerReport(json: string | undefined): WorkerReport | undefined {
+  if (json === undefined) return undefined;
+  try {
+    const parsed = workerReportSchema.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
