@@ -4,9 +4,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { KeepAliveKubeConfig } from '@rudder/common/kube-config';
 import { loadE2eConfig, type ClusterMode, type E2eConfig } from './config.ts';
 import { kubeBinDir } from './kube-bins.ts';
-import { KeepAliveKubeConfig } from './kubeconfig.ts';
 import { startLocalControlPlane } from './local-control-plane.ts';
 
 /** What a `kubectl` run printed and how it ended. */

@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { KubeConfig, type RequestContext } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
 /** How to reach and authenticate to an API server with a bearer token. */
@@ -53,21 +52,4 @@ export function apiGet(
     req.on('error', reject);
     req.end();
   });
-}
-
-/**
- * A KubeConfig whose API clients reuse one connection pool. client-node
- * 2.0 builds a new undici Agent, hence a new TLS connection, for every
- * request; under a few hundred pods that costs most of the time and runs
- * into connection errors. The first request's dispatcher is kept and handed
- * to every later one (same cluster, same credentials: nothing else differs).
- */
-export class KeepAliveKubeConfig extends KubeConfig {
-  #dispatcher: ReturnType<RequestContext['getDispatcher']>;
-
-  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await super.applySecurityAuthentication(context);
-    this.#dispatcher ??= context.getDispatcher();
-    if (this.#dispatcher) context.setDispatcher(this.#dispatcher);
-  }
 }

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as k8s from '@kubernetes/client-node';
 import { createLogger, type Logger } from '@rudder/common';
+import { loadKubeConfig } from '@rudder/common/kube-config';
 import type { OperatorConfig } from './config.ts';
 import { Controller } from './controller/controller.ts';
 import { LeaderElector } from './controller/leader-election.ts';
@@ -38,7 +39,7 @@ export async function startOperator(
 ): Promise<RunningOperator> {
   const logger = options.logger ?? createLogger('rudder-operator', { level: cfg.logLevel });
   const lib = await import('@kubernetes/client-node');
-  const kc = options.kubeconfig ?? loadKubeconfig(lib);
+  const kc = options.kubeconfig ?? loadKubeConfig();
   const metrics = createOperatorMetrics();
   const api = new ClusterApi(lib, kc, FIELD_MANAGER);
   const reconciler = new Reconciler({
@@ -108,12 +109,6 @@ export async function startOperator(
       logger.info('operator stopped');
     },
   };
-}
-
-function loadKubeconfig(lib: typeof k8s): k8s.KubeConfig {
-  const kc = new lib.KubeConfig();
-  kc.loadFromDefault();
-  return kc;
 }
 
 async function serveMetrics(

@@ -13,7 +13,7 @@ import {
 
 /**
  * The Kubernetes client from KUBECONFIG or the in-cluster service account
- * (`KubeConfig.loadFromDefault`). Writes with server-side apply under the
+ * (`loadKubeConfig`, with connection reuse). Writes with server-side apply under the
  * `rudder-controlplane` field manager, forcing ownership of the fields it
  * sets, so a re-run of onboarding converges instead of conflicting.
  */
@@ -22,8 +22,8 @@ export async function createKube(cfg: ControlPlaneConfig, logger: Logger): Promi
     throw new Error('KUBERNETES=kubeconfig needs PUBLIC_URL: data planes reach the control plane there');
   // Loaded only when a cluster is configured: most processes (and tests) never need the client.
   const lib = await import('@kubernetes/client-node');
-  const kc = new lib.KubeConfig();
-  kc.loadFromDefault();
+  const { loadKubeConfig } = await import('@rudder/common/kube-config');
+  const kc = loadKubeConfig();
   const cluster = kc.getCurrentCluster();
   logger.info({ cluster: cluster?.name, server: cluster?.server }, 'kubernetes client configured');
   return new ClusterKube(lib, kc, cfg.kubernetes.systemNamespace);

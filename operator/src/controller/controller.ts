@@ -7,6 +7,7 @@ import type { OperatorMetrics } from '../metrics.ts';
 import { ReconcileError } from '../errors.ts';
 import type { Reconciler } from '../reconcile/reconciler.ts';
 import { Informer } from './informer.ts';
+import { TriggerWatch } from './trigger-watch.ts';
 import { WorkQueue } from './work-queue.ts';
 
 /** The kinds the operator creates in tenant namespaces, watched so a change or deletion by hand is undone. */
@@ -63,7 +64,7 @@ export interface ControllerOptions {
 export class Controller {
   private readonly o: ControllerOptions;
   private readonly queue: WorkQueue;
-  private readonly informers: Informer<k8s.KubernetesObject>[] = [];
+  private readonly watches: TriggerWatch[] = [];
   private readonly instances: Informer<RudderInstance & k8s.KubernetesObject>;
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -90,46 +91,28 @@ export class Controller {
       onError,
       logger,
     });
-    const objects = lib.KubernetesObjectApi.makeApiClient(kc);
+    const resync = (): void => this.enqueueAll();
     for (const owned of OWNED)
-      this.informers.push(
-        new Informer(lib, kc, {
+      this.watches.push(
+        new TriggerWatch(lib, kc, {
           name: `${owned.apiVersion} ${owned.kind}`,
-          path: owned.path,
+          ...owned,
           labelSelector: OWNED_SELECTOR,
-          list: () =>
-            objects.list(
-              owned.apiVersion,
-              owned.kind,
-              undefined,
-              undefined,
-              undefined,
-              undefined,
-              undefined,
-              OWNED_SELECTOR,
-            ),
-          onEvent: (_event, object) => this.ownedChanged(object),
+          onChange: (metadata) => this.ownedChanged(metadata),
+          onResync: resync,
           onError,
           logger,
         }),
       );
-    this.informers.push(
-      new Informer(lib, kc, {
+    this.watches.push(
+      new TriggerWatch(lib, kc, {
         name: 'v1 Secret (data-plane tokens)',
+        apiVersion: 'v1',
+        kind: 'Secret',
         path: '/api/v1/secrets',
         labelSelector: TOKEN_SECRET_SELECTOR,
-        list: () =>
-          objects.list(
-            'v1',
-            'Secret',
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-            TOKEN_SECRET_SELECTOR,
-          ),
-        onEvent: (_event, secret) => this.tokenSecretChanged(secret),
+        onChange: (metadata) => this.tokenSecretChanged(metadata),
+        onResync: resync,
         onError,
         logger,
       }),
@@ -140,7 +123,7 @@ export class Controller {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await Promise.all([this.instances.start(), ...this.informers.map((i) => i.start())]);
+    await Promise.all([this.instances.start(), ...this.watches.map((w) => w.start())]);
     this.o.logger.info(
       { instances: this.instances.list().length, workers: this.o.workers },
       'controller started',
@@ -155,7 +138,7 @@ export class Controller {
     this.running = false;
     clearTimeout(this.resyncTimer);
     this.queue.shutDown();
-    await Promise.all([this.instances.stop(), ...this.informers.map((i) => i.stop())]);
+    await Promise.all([this.instances.stop(), ...this.watches.map((w) => w.stop())]);
     await Promise.all(this.workers);
   }
 
@@ -185,15 +168,14 @@ export class Controller {
     }
   }
 
-  private ownedChanged(object: k8s.KubernetesObject): void {
-    const instance = object.metadata?.labels?.[INSTANCE_LABEL];
+  private ownedChanged(metadata: k8s.V1ObjectMeta): void {
+    const instance = metadata.labels?.[INSTANCE_LABEL];
     if (instance === undefined) return;
     // A deletion by hand, an edit and a workload's status change all matter; the reconcile decides what to do.
     this.queue.add(instance);
   }
 
-  private tokenSecretChanged(secret: k8s.KubernetesObject): void {
-    const { namespace, name } = secret.metadata ?? {};
+  private tokenSecretChanged({ namespace, name }: k8s.V1ObjectMeta): void {
     for (const instance of this.instances.list()) {
       const ref = instance.spec?.controlPlane?.tokenSecretRef;
       if (ref?.namespace === namespace && ref?.name === name && instance.metadata?.name)
@@ -201,11 +183,15 @@ export class Controller {
     }
   }
 
+  private enqueueAll(): void {
+    for (const instance of this.instances.list())
+      if (instance.metadata?.name) this.queue.add(instance.metadata.name);
+  }
+
   private scheduleResync(): void {
     if (this.o.resyncMs <= 0) return;
     this.resyncTimer = setTimeout(() => {
-      for (const instance of this.instances.list())
-        if (instance.metadata?.name) this.queue.add(instance.metadata.name);
+      this.enqueueAll();
       this.scheduleResync();
     }, this.o.resyncMs);
     this.resyncTimer.unref();
