@@ -144,6 +144,9 @@ export interface IngressSpec {
 export interface RudderInstanceStatus {
   observedGeneration?: number;
   namespace?: string;
+  /**
+   * Worker pods that exist now (the worker StatefulSet's status.replicas), which the scale subresource reports to kubectl and autoscalers. During a scale-down it stays above spec.dataPlane.replicas until the leaving workers have released their partitions.
+   */
   replicas?: number;
   readyReplicas?: number;
   gatewayReadyReplicas?: number;
@@ -152,10 +155,37 @@ export interface RudderInstanceStatus {
   partitionMap?: PartitionMapStatus;
   conditions?: Condition[];
 }
+/**
+ * The published partition map and how far the workers are in taking it over.
+ */
 export interface PartitionMapStatus {
   epoch?: number;
   configMap?: string;
   partitions?: number;
+  /**
+   * Workers the map assigns partitions to.
+   */
+  workers?: number;
+  /**
+   * Of those, the ones that report holding exactly their partitions at this epoch.
+   */
+  settledWorkers?: number;
+  /**
+   * Partitions their owner in the map does not hold yet.
+   */
+  movingPartitions?: number;
+  /**
+   * Settled; ScalingUp (new workers are starting, the map moves to them once they are ready); HandingOff (workers are taking over the partitions of the map); ScalingDown (the map has moved partitions off the leaving workers, which are kept until they released them).
+   */
+  phase?: 'Settled' | 'ScalingUp' | 'HandingOff' | 'ScalingDown';
+  /**
+   * When this epoch was published.
+   */
+  publishedAt?: string;
+  /**
+   * Seconds from publishing the last settled epoch to all its partitions held by their owners.
+   */
+  lastHandoffSeconds?: number;
 }
 export interface Condition {
   type: 'Ready' | 'Progressing' | 'Degraded';
@@ -519,7 +549,12 @@ export const RUDDER_INSTANCE_SCHEMA: unknown = {
       properties: {
         observedGeneration: { type: 'integer', format: 'int64' },
         namespace: { type: 'string' },
-        replicas: { type: 'integer', format: 'int32' },
+        replicas: {
+          type: 'integer',
+          format: 'int32',
+          description:
+            "Worker pods that exist now (the worker StatefulSet's status.replicas), which the scale subresource reports to kubectl and autoscalers. During a scale-down it stays above spec.dataPlane.replicas until the leaving workers have released their partitions.",
+        },
         readyReplicas: { type: 'integer', format: 'int32' },
         gatewayReadyReplicas: { type: 'integer', format: 'int32' },
         selector: { type: 'string' },
@@ -527,10 +562,42 @@ export const RUDDER_INSTANCE_SCHEMA: unknown = {
         partitionMap: {
           type: 'object',
           title: 'PartitionMapStatus',
+          description: 'The published partition map and how far the workers are in taking it over.',
           properties: {
             epoch: { type: 'integer', format: 'int64' },
             configMap: { type: 'string' },
             partitions: { type: 'integer', format: 'int32' },
+            workers: {
+              type: 'integer',
+              format: 'int32',
+              description: 'Workers the map assigns partitions to.',
+            },
+            settledWorkers: {
+              type: 'integer',
+              format: 'int32',
+              description: 'Of those, the ones that report holding exactly their partitions at this epoch.',
+            },
+            movingPartitions: {
+              type: 'integer',
+              format: 'int32',
+              description: 'Partitions their owner in the map does not hold yet.',
+            },
+            phase: {
+              type: 'string',
+              description:
+                'Settled; ScalingUp (new workers are starting, the map moves to them once they are ready); HandingOff (workers are taking over the partitions of the map); ScalingDown (the map has moved partitions off the leaving workers, which are kept until they released them).',
+              enum: ['Settled', 'ScalingUp', 'HandingOff', 'ScalingDown'],
+            },
+            publishedAt: {
+              type: 'string',
+              format: 'date-time',
+              description: 'When this epoch was published.',
+            },
+            lastHandoffSeconds: {
+              type: 'number',
+              description:
+                'Seconds from publishing the last settled epoch to all its partitions held by their owners.',
+            },
           },
         },
         conditions: {

@@ -7,11 +7,13 @@
  *  2. 200 RudderInstances created at once, to all Ready;
  *  3. steady-state reconcile throughput: every instance touched, reconciles/s
  *     until the queue is empty again;
- *  4. the operator's peak memory (VmHWM) over the whole run.
+ *  4. the operator's peak memory (VmHWM) over the whole run, with the heap
+ *     bounds (NODE_OPTIONS) the Helm chart gives it.
  * Bounded: every wait has a deadline, and everything stops at the end.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { waitFor } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
 import { startCluster } from './cluster.ts';
@@ -41,6 +43,13 @@ async function readyCount(): Promise<number> {
   return list.items.filter(isReadyAtGeneration).length;
 }
 
+function chartNodeOptions(): string {
+  const values = parse(readFileSync(`${ROOT}charts/rudder/values.yaml`, 'utf8')) as {
+    operator: { nodeOptions?: string };
+  };
+  return values.operator.nodeOptions ?? '';
+}
+
 function peakRssMiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
@@ -65,7 +74,12 @@ try {
     '--timeout=30s',
   ]);
   await core.createNamespace({ body: { metadata: { name: 'rudder-system' } } });
-  operator = await startOperatorProcess(cluster, 'bench', { LOG_LEVEL: 'info', WORKERS: '8' });
+  // The operator as the chart runs it: its heap bounds come from the chart's values.
+  operator = await startOperatorProcess(cluster, 'bench', {
+    LOG_LEVEL: 'info',
+    WORKERS: '8',
+    NODE_OPTIONS: chartNodeOptions(),
+  });
   const pid = operator.proc.child.pid!;
 
   // 1. One instance, the way a user would create it.

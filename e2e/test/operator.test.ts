@@ -147,7 +147,7 @@ describe('the operator against a real API server', () => {
       fieldSelector: 'involvedObject.name=acme',
     });
     expect(events.items.map((e) => e.reason)).toEqual(
-      expect.arrayContaining(['Created', 'Applied', 'Ready']),
+      expect.arrayContaining(['Created', 'Applied', 'Ready', 'PartitionMapPublished']),
     );
     // The printer columns read the same status.
     expect(await kubectl(['get', 'rudderinstance', 'acme'])).toMatch(/acme\s+acme\s+1\s+1\s+1\s+True/);
@@ -180,9 +180,67 @@ describe('the operator against a real API server', () => {
     const gateway = await apps.readNamespacedDeployment({ name: 'gateway', namespace: 'rudder-acme' });
     expect(gateway.spec?.template.spec?.containers[0]?.image).toBe('registry.test/rudder/dataplane:1.1.0');
 
-    // kubectl scale goes through the scale subresource to .spec.dataPlane.replicas.
+    // kubectl scale goes through the scale subresource to .spec.dataPlane.replicas. The map without
+    // worker-2 goes out at once; the StatefulSet keeps worker-2 until it reports having let go.
     await kubectl(['scale', 'rudderinstance', 'acme', '--replicas=2']);
-    expect((await waitReady('acme')).status).toMatchObject({ replicas: 2, readyReplicas: 2 });
+    const down = await waitFor('the scale-down to wait for worker-2', async () => {
+      const i = await getInstance('acme');
+      return i?.status?.partitionMap?.phase === 'ScalingDown' ? i : undefined;
+    });
+    const epoch = down.status!.partitionMap!.epoch!;
+    expect(down.status?.partitionMap).toMatchObject({ workers: 2, configMap: 'partition-map' });
+    expect(condition(down, 'Progressing')).toMatchObject({ status: 'True', reason: 'PartitionHandoff' });
+    const map = await core.readNamespacedConfigMap({ name: 'partition-map', namespace: 'rudder-acme' });
+    expect(JSON.parse(map.data!['map.json']!)).toMatchObject({ epoch, replicas: 2 });
+    expect(
+      (await apps.readNamespacedStatefulSet({ name: 'worker', namespace: 'rudder-acme' })).spec?.replicas,
+    ).toBe(3);
+    // worker-2 reports as a worker does: server-side apply of its own key, as the data plane's ServiceAccount.
+    const report = {
+      worker: 'worker-2',
+      incarnation: 'e2e',
+      epoch,
+      held: [],
+      acquiring: [],
+      releasing: [],
+      settled: true,
+      at: new Date().toISOString(),
+    };
+    await kubectl(
+      [
+        'apply',
+        '--server-side',
+        '--field-manager=rudder-worker-worker-2',
+        '--as=system:serviceaccount:rudder-acme:rudder-dataplane',
+        '-f',
+        '-',
+      ],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'partition-status', namespace: 'rudder-acme' },
+        data: { 'worker-2': JSON.stringify(report) },
+      }),
+    );
+    await waitFor('the StatefulSet to shrink to 2', async () => {
+      const i = await getInstance('acme');
+      return isReadyAtGeneration(i) && i?.status?.replicas === 2 && i.status.readyReplicas === 2;
+    });
+    expect(
+      (await apps.readNamespacedStatefulSet({ name: 'worker', namespace: 'rudder-acme' })).spec?.replicas,
+    ).toBe(2);
+    // The reconcile that shrank the StatefulSet applied partition-status after the report: the report
+    // stays the worker's (the operator owns no data field) and the operator's labels stay too.
+    const reports = await core.readNamespacedConfigMap({
+      name: 'partition-status',
+      namespace: 'rudder-acme',
+    });
+    expect(Object.keys(reports.data ?? {})).toEqual(['worker-2']);
+    expect(reports.metadata?.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'rudder-operator' });
+    const owned = (manager: string) =>
+      JSON.stringify(reports.metadata?.managedFields?.find((f) => f.manager === manager)?.fieldsV1 ?? {});
+    expect(owned('rudder-operator')).not.toContain('f:data');
+    expect(owned('rudder-worker-worker-2')).toContain('f:worker-2');
   }, 120_000);
 
   it('puts back an owned object deleted by hand', async () => {

@@ -9,6 +9,7 @@ import { LeaderElector } from './controller/leader-election.ts';
 import { FIELD_MANAGER } from './desired/index.ts';
 import { ClusterApi } from './kube/cluster-api.ts';
 import { EventRecorder } from './kube/events.ts';
+import { PartitionApi } from './kube/partition-api.ts';
 import { createOperatorMetrics, type OperatorMetrics } from './metrics.ts';
 import { Reconciler } from './reconcile/reconciler.ts';
 
@@ -48,6 +49,7 @@ export async function startOperator(
     logger,
     operatorNamespace: cfg.namespace,
     requeueNotReadyMs: cfg.requeueNotReadyMs,
+    workerSets: new PartitionApi(lib, kc),
   });
   const controller = new Controller({
     lib,

@@ -32,7 +32,9 @@ describe('data plane workloads', () => {
 
   it('gives gateway and worker every variable of the data-plane config contract', () => {
     expect(envNames(gateway).sort()).toEqual([...COMMON_ENV].sort());
-    expect(envNames(worker).sort()).toEqual([...COMMON_ENV, 'PARTITION_MAP_CONFIGMAP'].sort());
+    expect(envNames(worker).sort()).toEqual(
+      [...COMMON_ENV, 'WORKER_ID', 'PARTITION_MAP_SOURCE', 'PARTITION_MAP_CONFIGMAP'].sort(),
+    );
     const env = Object.fromEntries(worker.env!.map((e) => [e.name, e]));
     expect(env.RUDDER_ROLE?.value).toBe('worker');
     expect(env.HOST?.value).toBe('0.0.0.0');
@@ -46,7 +48,18 @@ describe('data plane workloads', () => {
     expect(env.LOG_LEVEL?.value).toBe('info');
     expect(env.POD_NAME?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
     expect(env.PARTITION_MAP_CONFIGMAP?.value).toBe('partition-map');
+    expect(env.POD_NAMESPACE?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
     expect(gateway.env!.find((e) => e.name === 'RUDDER_ROLE')?.value).toBe('gateway');
+  });
+
+  it('tells workers who they are and to follow the partition map in the Kubernetes API', () => {
+    const env = Object.fromEntries(worker.env!.map((e) => [e.name, e]));
+    // worker-N: the ordinal the map assigns partitions to, and the worker's key in partition-status.
+    expect(env.WORKER_ID?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.PARTITION_MAP_SOURCE?.value).toBe('kubernetes');
+    // Gateways own no partitions.
+    expect(envNames(gateway)).not.toEqual(expect.arrayContaining(['WORKER_ID']));
+    expect(envNames(gateway)).not.toEqual(expect.arrayContaining(['PARTITION_MAP_SOURCE']));
   });
 
   it('mounts the data-plane token read-only where CONTROL_PLANE_TOKEN_FILE points', () => {
@@ -99,6 +112,16 @@ describe('data plane workloads', () => {
       requests: { cpu: '3', memory: DEFAULT_GATEWAY_RESOURCES.requests.memory },
       limits: { cpu: '3', memory: DEFAULT_GATEWAY_RESOURCES.limits.memory },
     });
+  });
+
+  it("gives the worker StatefulSet the replicas of the handoff plan, the spec's when there is none", () => {
+    const replicas = (input: ReturnType<typeof makeInput>) =>
+      find<V1StatefulSet>(desiredObjects(input), 'StatefulSet', 'worker').spec!.replicas;
+    const input = makeInput({ dataPlane: { image: 'x:1', replicas: 2 } });
+    expect(replicas(input)).toBe(2);
+    // Scaling 5 -> 2: the leaving workers stay until they released their partitions.
+    expect(replicas({ ...input, workerReplicas: 5 })).toBe(5);
+    expect(replicas({ ...input, workerReplicas: 0 })).toBe(0);
   });
 
   it('falls back to the exported default resources', () => {

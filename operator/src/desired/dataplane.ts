@@ -53,7 +53,14 @@ export function dataPlaneEnv(spec: DefaultedSpec, role: DataPlaneRole): V1EnvVar
     { name: 'LOG_LEVEL', value: spec.dataPlane.logLevel },
     { name: 'POD_NAME', valueFrom: fromField('metadata.name') },
     { name: 'POD_NAMESPACE', valueFrom: fromField('metadata.namespace') },
-    ...(role === 'worker' ? [{ name: 'PARTITION_MAP_CONFIGMAP', value: PARTITION_MAP_CONFIGMAP }] : []),
+    ...(role === 'worker'
+      ? [
+          // The pod name (worker-N): its ordinal is what the partition map assigns partitions to.
+          { name: 'WORKER_ID', valueFrom: fromField('metadata.name') },
+          { name: 'PARTITION_MAP_SOURCE', value: 'kubernetes' },
+          { name: 'PARTITION_MAP_CONFIGMAP', value: PARTITION_MAP_CONFIGMAP },
+        ]
+      : []),
   ];
 }
 

@@ -26,6 +26,7 @@ describe('desiredObjects', () => {
       'Secret/database-url',
       'Secret/admin-token',
       'ConfigMap/partition-map',
+      'ConfigMap/partition-status',
       'StatefulSet/postgres',
       'Service/postgres',
       'Service/gateway',

@@ -12,7 +12,7 @@ import { gatewayIngress } from './ingress.ts';
 import { tenantNamespace, type Owner } from './meta.ts';
 import { limitRange, namespace, resourceQuota } from './namespace.ts';
 import { DEFAULT_CONTROL_PLANE_POD_SELECTOR, networkPolicies } from './network-policies.ts';
-import { partitionMapConfigMap } from './partition-map-config.ts';
+import { partitionMapConfigMap, partitionStatusConfigMap } from './partition-map-config.ts';
 import { postgresObjects } from './postgres.ts';
 import { rbacObjects } from './rbac.ts';
 import { configHash, secretObjects, type DesiredSecrets } from './secrets.ts';
@@ -34,7 +34,12 @@ export {
   DEFAULT_WORKER_RESOURCES,
 } from './resources.ts';
 export { MissingSecretError, SECRET_NAMES, type DesiredSecrets } from './secrets.ts';
-export { PARTITION_MAP_CONFIGMAP, PARTITION_MAP_KEY } from './partition-map-config.ts';
+export {
+  PARTITION_EPOCH_LABEL,
+  PARTITION_MAP_CONFIGMAP,
+  PARTITION_MAP_KEY,
+  PARTITION_STATUS_CONFIGMAP,
+} from './partition-map-config.ts';
 export { GATEWAY_NAME } from './gateway.ts';
 export { WORKER_NAME } from './worker.ts';
 export { POSTGRES_NAME } from './postgres.ts';
@@ -47,8 +52,13 @@ export interface DesiredInput {
   /** The spec with the CRD's defaults applied. */
   spec: DefaultedSpec;
   secrets: DesiredSecrets;
-  /** Computed by the caller from the previous map (see computePartitionMap). */
+  /** The map the workers should see, from the caller's handoff plan (see planHandoff). */
   partitionMap: PartitionMap;
+  /**
+   * The worker StatefulSet's replicas from the same plan, which lag the spec
+   * while partitions are handed over; spec.dataPlane.replicas when unset.
+   */
+  workerReplicas?: number | undefined;
   /** Where the operator and the control plane run, for NetworkPolicy peers. */
   operatorNamespace: string;
   /** Labels of the control-plane pods; DEFAULT_CONTROL_PLANE_POD_SELECTOR when unset. */
@@ -91,11 +101,12 @@ export function desiredObjects(input: DesiredInput): KubernetesObject[] {
     ...rbacObjects(owner),
     ...secretObjects(owner, spec, input.secrets),
     partitionMapConfigMap(owner, input.partitionMap),
+    partitionStatusConfigMap(owner),
     ...(postgres && postgresService ? [postgres, postgresService] : []),
     gatewayService(owner),
     workerService(owner),
     gatewayDeployment(owner, spec, hash),
-    workerStatefulSet(owner, spec, hash),
+    workerStatefulSet(owner, spec, hash, input.workerReplicas ?? spec.dataPlane.replicas),
     gatewayDisruptionBudget(owner),
     workerDisruptionBudget(owner),
     ...gatewayIngress(owner, spec),

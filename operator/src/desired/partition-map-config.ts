@@ -1,6 +1,8 @@
 /**
- * The ConfigMap that publishes the partition map to the workers. The map is
- * computed by the caller (it depends on the previous one); this only shapes it.
+ * The ConfigMaps of the partition handoff: `partition-map` publishes the map
+ * to the workers (computed by the caller, see planHandoff; this only shapes
+ * it), `partition-status` is where each worker reports its progress under its
+ * own key.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { PartitionMap } from '@rudder/common/partition-map';
@@ -11,6 +13,8 @@ export const PARTITION_MAP_CONFIGMAP = 'partition-map';
 export const PARTITION_MAP_KEY = 'map.json';
 /** Label carrying the map's epoch, so that a watcher can see it without parsing the data. */
 export const PARTITION_EPOCH_LABEL = 'rudder.dev/partition-epoch';
+/** The ConfigMap the workers report to, one key per worker id (see WorkerReport). */
+export const PARTITION_STATUS_CONFIGMAP = 'partition-status';
 
 export function partitionMapConfigMap(owner: Owner, map: PartitionMap): V1ConfigMap {
   return {
@@ -30,5 +34,24 @@ export function partitionMapConfigMap(owner: Owner, map: PartitionMap): V1Config
         owners: map.owners,
       }),
     },
+  };
+}
+
+/**
+ * The workers' report ConfigMap, without `data`: each worker server-side
+ * applies its own `data[<worker id>]` under its own field manager, and an
+ * apply only removes the fields its manager owned before, so the operator
+ * applying this object never touches a report. The operator's labels stay
+ * its own too, which keeps the ConfigMap in the operator's watch: a report
+ * wakes the reconcile that sequences the handoff.
+ */
+export function partitionStatusConfigMap(owner: Owner): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: namespacedMeta(owner, PARTITION_STATUS_CONFIGMAP, {
+      'app.kubernetes.io/name': DATAPLANE_APP,
+      'app.kubernetes.io/component': 'worker',
+    }),
   };
 }

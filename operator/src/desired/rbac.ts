@@ -1,10 +1,11 @@
 /**
- * The data plane's identity: one ServiceAccount whose only permission is to
- * read the partition-map ConfigMap, which the workers watch for handoffs.
+ * The data plane's identity: one ServiceAccount that may read the two
+ * ConfigMaps of the partition handoff (the workers watch the map and their
+ * reports) and patch the reports, nothing else.
  */
 import type { V1Role, V1RoleBinding, V1ServiceAccount } from '@kubernetes/client-node';
 import { DATAPLANE_APP, namespacedMeta, type Owner } from './meta.ts';
-import { PARTITION_MAP_CONFIGMAP } from './partition-map-config.ts';
+import { PARTITION_MAP_CONFIGMAP, PARTITION_STATUS_CONFIGMAP } from './partition-map-config.ts';
 
 export const DATAPLANE_SERVICE_ACCOUNT = 'rudder-dataplane';
 
@@ -26,8 +27,15 @@ export function rbacObjects(owner: Owner): [V1ServiceAccount, V1Role, V1RoleBind
       {
         apiGroups: [''],
         resources: ['configmaps'],
-        resourceNames: [PARTITION_MAP_CONFIGMAP],
+        resourceNames: [PARTITION_MAP_CONFIGMAP, PARTITION_STATUS_CONFIGMAP],
         verbs: ['get', 'list', 'watch'],
+      },
+      // Server-side apply of a worker's own report key. No create: the operator makes the ConfigMap.
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        resourceNames: [PARTITION_STATUS_CONFIGMAP],
+        verbs: ['patch'],
       },
     ],
   };

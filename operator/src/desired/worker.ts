@@ -12,14 +12,24 @@ import { DEFAULT_WORKER_RESOURCES, resolveResources } from './resources.ts';
 
 export const WORKER_NAME = 'worker';
 
-export function workerStatefulSet(owner: Owner, spec: DefaultedSpec, configHash: string): V1StatefulSet {
+/**
+ * The worker StatefulSet with `replicas` pods: not always the spec's count,
+ * because the handoff plan grows it before the partition map moves and
+ * shrinks it only after the leaving workers released their partitions.
+ */
+export function workerStatefulSet(
+  owner: Owner,
+  spec: DefaultedSpec,
+  configHash: string,
+  replicas: number,
+): V1StatefulSet {
   const selector = dataPlaneSelector(owner.name, 'worker');
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
     metadata: namespacedMeta(owner, WORKER_NAME, selector),
     spec: {
-      replicas: spec.dataPlane.replicas,
+      replicas,
       serviceName: WORKER_NAME,
       // Ordering between workers is the partition map's job (epochs and handoffs), not pod start order.
       podManagementPolicy: 'Parallel',

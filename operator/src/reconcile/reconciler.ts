@@ -10,18 +10,30 @@ import {
 } from '@rudder/common/rudder-instance';
 import {
   INSTANCE_LABEL,
+  PARTITION_MAP_CONFIGMAP,
   PARTITION_MAP_KEY,
+  PARTITION_STATUS_CONFIGMAP,
+  WORKER_NAME,
   desiredObjects,
   ingestEndpoint,
   tenantNamespace,
   workerSelector,
   type DesiredInput,
 } from '../desired/index.ts';
-import { computePartitionMap, parsePartitionMap } from '@rudder/common/partition-map';
+import {
+  parsePartitionMap,
+  parseWorkerReport,
+  planHandoff,
+  type HandoffPlan,
+  type PartitionMap,
+  type WorkerReport,
+} from '@rudder/common/partition-map';
 import { ReconcileError, toReconcileError } from '../errors.ts';
 import type { ClusterApi } from '../kube/cluster-api.ts';
 import type { EventRecorder, EventTarget } from '../kube/events.ts';
+import type { WorkerSetReader } from '../kube/partition-api.ts';
 import { computeStatus, readyCondition, sameStatus } from '../status/conditions.ts';
+import { handoffEvents, partitionMapStatus, type HandoffEvent } from '../status/handoff.ts';
 import { workloadStates } from './workloads.ts';
 
 /** Held on every RudderInstance until its namespace is gone. */
@@ -37,7 +49,16 @@ export interface ReconcilerDeps {
   logger: Logger;
   operatorNamespace: string;
   requeueNotReadyMs: number;
+  /** Reads the worker StatefulSet before it is applied (the handoff plan depends on it). */
+  workerSets: WorkerSetReader;
   now?: () => Date;
+}
+
+/** What gather() found: the desired-state input, the handoff plan and the map the workers saw before it. */
+interface Gathered {
+  input: DesiredInput;
+  plan: HandoffPlan;
+  published: PartitionMap | undefined;
 }
 
 /**
@@ -94,24 +115,28 @@ export class Reconciler {
 
     const started = Date.now();
     let status: RudderInstanceStatus;
+    let plan: HandoffPlan;
+    let events: HandoffEvent[];
     try {
-      const input = await this.gather(instance, spec, namespace);
-      const applied = await this.applyAll(desiredObjects(input), target, started);
-      const workloads = workloadStates(applied, spec);
-      const worker = applied.find((o) => o.kind === 'StatefulSet' && o.metadata?.name === 'worker') as
+      const gathered = await this.gather(instance, spec, namespace);
+      plan = gathered.plan;
+      const applied = await this.applyAll(desiredObjects(gathered.input), target, started);
+      const workloads = workloadStates(applied, spec, plan.statefulSetReplicas);
+      const worker = applied.find((o) => o.kind === 'StatefulSet' && o.metadata?.name === WORKER_NAME) as
         k8s.V1StatefulSet | undefined;
+      const now = this.now();
       status = statusOf({
         base: {
           ...base,
+          // The worker pods that exist: what the scale subresource shows kubectl and an HPA.
           replicas: worker?.status?.replicas ?? 0,
-          partitionMap: {
-            epoch: input.partitionMap.epoch,
-            configMap: 'partition-map',
-            partitions: input.partitionMap.partitions,
-          },
+          partitionMap: partitionMapStatus(previous?.partitionMap, plan, now),
         },
         workloads,
+        handoff: plan.progress,
+        now,
       });
+      events = handoffEvents(previous?.partitionMap, gathered.published, plan, status.partitionMap!);
     } catch (err) {
       const error = toReconcileError(err, `reconciling RudderInstance ${name}`);
       await this.writeStatus(
@@ -124,6 +149,7 @@ export class Reconciler {
     }
 
     await this.writeStatus(name, previous, status);
+    for (const event of events) await this.d.events.record(target, 'Normal', event.reason, event.message);
     if (status.observedGeneration !== previous?.observedGeneration)
       await this.d.events.record(
         target,
@@ -134,15 +160,21 @@ export class Reconciler {
     const ready = readyCondition(status)?.status === 'True';
     if (ready && readyCondition(previous)?.status !== 'True')
       await this.d.events.record(target, 'Normal', 'Ready', readyCondition(status)?.message ?? 'ready');
-    return ready ? { result: 'ready' } : { result: 'progressing', requeueAfterMs: this.d.requeueNotReadyMs };
+    // While the operator itself has a step to take (publish the map, shrink the StatefulSet), look again
+    // soon besides the watch events that normally trigger it. A handoff among the workers needs no
+    // polling: each report they write wakes a reconcile (the report ConfigMap carries the operator's labels).
+    const waiting = plan.progress.phase === 'ScalingUp' || plan.progress.phase === 'ScalingDown';
+    return ready && !waiting
+      ? { result: 'ready' }
+      : { result: 'progressing', requeueAfterMs: this.d.requeueNotReadyMs };
   }
 
-  /** Everything the desired objects depend on besides the spec: secrets and the current partition map. */
-  private async gather(
-    instance: RudderInstance,
-    spec: DefaultedSpec,
-    namespace: string,
-  ): Promise<DesiredInput> {
+  /**
+   * Everything the desired objects depend on besides the spec: secrets, and
+   * the handoff plan from the published partition map, the worker
+   * StatefulSet and the workers' reports.
+   */
+  private async gather(instance: RudderInstance, spec: DefaultedSpec, namespace: string): Promise<Gathered> {
     const name = instance.metadata!.name!;
     const owner = await this.d.api.namespaceOwner(namespace, INSTANCE_LABEL);
     if (owner !== null && owner !== name)
@@ -170,13 +202,24 @@ export class Reconciler {
         );
     }
     // Generated once and kept: a namespace that exists already has them.
-    const [credentials, admin, mapData] = await Promise.all([
-      owner === null ? undefined : this.d.api.readSecret(namespace, 'postgres-credentials'),
-      owner === null ? undefined : this.d.api.readSecret(namespace, 'admin-token'),
-      owner === null ? undefined : this.d.api.readConfigMap(namespace, 'partition-map'),
+    const exists = owner !== null;
+    const [credentials, admin, mapData, reportData, workerSet] = await Promise.all([
+      exists ? this.d.api.readSecret(namespace, 'postgres-credentials') : undefined,
+      exists ? this.d.api.readSecret(namespace, 'admin-token') : undefined,
+      exists ? this.d.api.readConfigMap(namespace, PARTITION_MAP_CONFIGMAP) : undefined,
+      exists ? this.d.api.readConfigMap(namespace, PARTITION_STATUS_CONFIGMAP) : undefined,
+      exists ? this.d.workerSets.readWorkerSet(namespace, WORKER_NAME) : undefined,
     ]);
-    const previousMap = parsePartitionMap(mapData?.[PARTITION_MAP_KEY]);
-    return {
+    const published = parsePartitionMap(mapData?.[PARTITION_MAP_KEY]);
+    const plan = planHandoff({
+      partitions: spec.dataPlane.partitions,
+      desiredReplicas: spec.dataPlane.replicas,
+      published,
+      lastEpoch: instance.status?.partitionMap?.epoch,
+      workerSet,
+      reports: workerReports(reportData),
+    });
+    const input: DesiredInput = {
       instance: { name, uid: instance.metadata!.uid! },
       spec,
       secrets: {
@@ -185,10 +228,12 @@ export class Reconciler {
         dataplaneToken,
         ...(externalDatabaseUrl !== undefined ? { externalDatabaseUrl } : {}),
       },
-      partitionMap: computePartitionMap(previousMap, spec.dataPlane.partitions, spec.dataPlane.replicas),
+      partitionMap: plan.map,
+      workerReplicas: plan.statefulSetReplicas,
       operatorNamespace: this.d.operatorNamespace,
       apiServerEndpoints: await this.apiServerEndpoints(),
     };
+    return { input, plan, published };
   }
 
   /** The API server's addresses change rarely; read them at most once a minute. */
@@ -205,7 +250,12 @@ export class Reconciler {
     return this.apiServer.endpoints;
   }
 
-  /** Applies in three waves: the namespace, what workloads need (RBAC, secrets, config), then workloads. */
+  /**
+   * Applies in three waves: the namespace, what workloads need (Roles,
+   * secrets, config), then the workloads and the RoleBindings. A RoleBinding
+   * goes after its Role: without the `bind` verb, the API server's escalation
+   * check reads the Role, and refuses the binding (404) while it is missing.
+   */
   private async applyAll(
     objects: k8s.KubernetesObject[],
     target: EventTarget,
@@ -214,7 +264,7 @@ export class Reconciler {
     const wave = (o: k8s.KubernetesObject): number =>
       o.kind === 'Namespace'
         ? 0
-        : ['Deployment', 'StatefulSet', 'PodDisruptionBudget', 'Ingress'].includes(o.kind!)
+        : ['Deployment', 'StatefulSet', 'PodDisruptionBudget', 'Ingress', 'RoleBinding'].includes(o.kind!)
           ? 2
           : 1;
     const applied: k8s.KubernetesObject[] = [];
@@ -289,6 +339,16 @@ export class Reconciler {
   private now(): Date {
     return this.d.now?.() ?? new Date();
   }
+}
+
+/** The reports in the partition-status ConfigMap; a value that is malformed or filed under another worker's key is left out. */
+function workerReports(data: Record<string, string> | undefined): WorkerReport[] {
+  const reports: WorkerReport[] = [];
+  for (const [key, value] of Object.entries(data ?? {})) {
+    const report = parseWorkerReport(value);
+    if (report?.worker === key) reports.push(report);
+  }
+  return reports;
 }
 
 function describe(o: k8s.KubernetesObject): string {

@@ -8,14 +8,19 @@ import type { WorkloadState } from '../status/conditions.ts';
  * latest status): the gateway Deployment, the worker StatefulSet and the
  * managed Postgres StatefulSet.
  */
-export function workloadStates(applied: k8s.KubernetesObject[], spec: DefaultedSpec): WorkloadState[] {
+export function workloadStates(
+  applied: k8s.KubernetesObject[],
+  spec: DefaultedSpec,
+  /** What the handoff plan gave the worker StatefulSet, which lags the spec while partitions move. */
+  workerReplicas: number,
+): WorkloadState[] {
   const find = <T extends k8s.KubernetesObject>(kind: string, name: string): T | undefined =>
     applied.find((o) => o.kind === kind && o.metadata?.name === name) as T | undefined;
   const states: WorkloadState[] = [];
   const gateway = find<k8s.V1Deployment>('Deployment', 'gateway');
   if (gateway) states.push(deploymentState('gateway', gateway, spec.dataPlane.gatewayReplicas));
   const worker = find<k8s.V1StatefulSet>('StatefulSet', 'worker');
-  if (worker) states.push(statefulSetState('worker', worker, spec.dataPlane.replicas));
+  if (worker) states.push(statefulSetState('worker', worker, workerReplicas));
   const postgres = find<k8s.V1StatefulSet>('StatefulSet', 'postgres');
   if (postgres) states.push(statefulSetState('postgres', postgres, 1));
   return states;

@@ -1,4 +1,11 @@
-import { computeStatus, sameStatus, type StatusInput, type WorkloadState } from './conditions.ts';
+import type { HandoffProgress } from '@rudder/common/partition-map';
+import {
+  computeStatus,
+  handoffMessage,
+  sameStatus,
+  type StatusInput,
+  type WorkloadState,
+} from './conditions.ts';
 
 const ready = (name: string, n = 1): WorkloadState => ({
   name,
@@ -75,5 +82,74 @@ describe('computeStatus', () => {
     const s = computeStatus(input({ paused: true }));
     expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Paused' });
     expect(s.observedGeneration).toBe(0);
+  });
+
+  describe('with a partition handoff', () => {
+    const progress = (over: Partial<HandoffProgress> = {}): HandoffProgress => ({
+      phase: 'HandingOff',
+      epoch: 4,
+      desiredWorkers: 3,
+      workers: 3,
+      settledWorkers: 1,
+      movingPartitions: 21,
+      draining: [],
+      ...over,
+    });
+
+    it('stays Ready but Progressing while workers take over their partitions', () => {
+      const s = computeStatus(input({ handoff: progress() }));
+      expect(cond(s, 'Ready').status).toBe('True');
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'PartitionHandoff' });
+      expect(cond(s, 'Progressing').message).toContain(
+        'handing off partitions: partition map epoch 4 over 3 workers, 1/3 settled, 21 partitions moving',
+      );
+    });
+
+    it('is Complete once the handoff settled', () => {
+      const s = computeStatus(
+        input({ handoff: progress({ phase: 'Settled', settledWorkers: 3, movingPartitions: 0 }) }),
+      );
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'False', reason: 'Complete' });
+    });
+
+    it('says RollingOut while pods start, and what the handoff waits for', () => {
+      const worker: WorkloadState = { name: 'worker', desired: 5, ready: 3, updated: 5, observed: true };
+      const s = computeStatus(
+        input({
+          workloads: [ready('gateway'), worker],
+          handoff: progress({ phase: 'ScalingUp', desiredWorkers: 5 }),
+        }),
+      );
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingOut' });
+      expect(cond(s, 'Progressing').message).toContain('worker (3/5 ready');
+      expect(cond(s, 'Progressing').message).toContain('scaling up to 5 workers');
+    });
+
+    it('names the leaving workers a scale-down waits for', () => {
+      const s = computeStatus(
+        input({
+          handoff: progress({ phase: 'ScalingDown', desiredWorkers: 2, workers: 2, draining: [2, 4] }),
+        }),
+      );
+      expect(cond(s, 'Progressing')).toMatchObject({ status: 'True', reason: 'PartitionHandoff' });
+      expect(cond(s, 'Progressing').message).toContain(
+        'waiting for worker-2, worker-4 to release their partitions',
+      );
+    });
+
+    it('leaves Progressing to Paused and Degraded to a failure', () => {
+      expect(cond(computeStatus(input({ paused: true, handoff: progress() })), 'Progressing').status).toBe(
+        'False',
+      );
+      const failed = computeStatus(input({ failure: { reason: 'X', message: 'y' }, handoff: progress() }));
+      expect(cond(failed, 'Progressing').status).toBe('False');
+    });
+
+    it('describes every phase', () => {
+      for (const phase of ['Settled', 'ScalingUp', 'HandingOff', 'ScalingDown'] as const)
+        expect(handoffMessage(progress({ phase, draining: [3] }))).toMatch(
+          /partition map epoch 4 over 3 workers/,
+        );
+    });
   });
 });

@@ -1,3 +1,4 @@
+import type { HandoffProgress } from '@rudder/common/partition-map';
 import type { Condition, RudderInstanceStatus } from '@rudder/common/rudder-instance';
 
 /** What the reconciler saw of one workload (Deployment or StatefulSet) after applying it. */
@@ -19,6 +20,8 @@ export interface StatusInput {
     'conditions' | 'observedGeneration' | 'readyReplicas' | 'gatewayReadyReplicas'
   >;
   workloads: WorkloadState[];
+  /** Where the partition handoff stands (planHandoff); a handoff under way keeps Progressing True. */
+  handoff?: HandoffProgress | undefined;
   /** Set when this reconcile failed: the Degraded reason and a message safe to show. */
   failure?: { reason: string; message: string };
   paused: boolean;
@@ -37,6 +40,9 @@ export function computeStatus(input: StatusInput): RudderInstanceStatus {
   const pending = workloads.filter((w) => !rolledOut(w));
   const summary = workloads.map((w) => `${w.name} ${w.ready}/${w.desired}`).join(', ');
   const allReady = pending.length === 0 && failure === undefined && !paused;
+  // The data plane serves throughout a handoff: it is Progressing, not unready.
+  const handoff = input.handoff && input.handoff.phase !== 'Settled' ? input.handoff : undefined;
+  const progressing = !paused && failure === undefined && (pending.length > 0 || handoff !== undefined);
 
   const conditions: Condition[] = [
     condition(input, 'Ready', allReady ? 'True' : 'False', {
@@ -53,17 +59,15 @@ export function computeStatus(input: StatusInput): RudderInstanceStatus {
           ? failure.message
           : `ready replicas: ${summary}`,
     }),
-    condition(
-      input,
-      'Progressing',
-      !paused && failure === undefined && pending.length > 0 ? 'True' : 'False',
-      {
-        reason: paused ? 'Paused' : pending.length ? 'RollingOut' : 'Complete',
-        message: pending.length
+    condition(input, 'Progressing', progressing ? 'True' : 'False', {
+      reason: paused ? 'Paused' : pending.length ? 'RollingOut' : handoff ? 'PartitionHandoff' : 'Complete',
+      message: [
+        pending.length
           ? `waiting for ${pending.map((w) => `${w.name} (${w.ready}/${w.desired} ready, ${w.updated} updated)`).join(', ')}`
           : 'every workload runs the latest spec',
-      },
-    ),
+        ...(handoff ? [handoffMessage(handoff)] : []),
+      ].join('; '),
+    }),
     condition(input, 'Degraded', failure ? 'True' : 'False', {
       reason: failure ? failure.reason : 'AsExpected',
       message: failure ? failure.message : 'the last reconcile succeeded',
@@ -80,6 +84,22 @@ export function computeStatus(input: StatusInput): RudderInstanceStatus {
     gatewayReadyReplicas: gateway?.ready ?? input.previous?.gatewayReadyReplicas ?? 0,
     conditions,
   };
+}
+
+/** What a handoff under way waits for, in words. */
+export function handoffMessage(h: HandoffProgress): string {
+  const at = `partition map epoch ${h.epoch} over ${h.workers} worker${h.workers === 1 ? '' : 's'}`;
+  const progress = `${h.settledWorkers}/${h.workers} settled, ${h.movingPartitions} partition${h.movingPartitions === 1 ? '' : 's'} moving`;
+  switch (h.phase) {
+    case 'ScalingUp':
+      return `scaling up to ${h.desiredWorkers} workers: the next partition map waits for them to be ready (${at})`;
+    case 'ScalingDown':
+      return `scaling down to ${h.desiredWorkers} workers: ${at}, ${progress}; waiting for ${h.draining.map((o) => `worker-${o}`).join(', ') || 'the leaving workers'} to release their partitions`;
+    case 'HandingOff':
+      return `handing off partitions: ${at}, ${progress}`;
+    case 'Settled':
+      return `${at}, settled`;
+  }
 }
 
 function condition(
