@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
 import { Agent } from 'undici';
 import { createLogger, createMetricsRegistry, type Logger } from '@rudder/common';
-import type { DataPlaneConfig } from './config.ts';
+import { createPool } from '@rudder/common/pg';
+import type { DataPlaneConfig, OwnershipSettings } from './config.ts';
 import { JobsDb, archiveSizes, datasetSizes } from './jobsdb/index.ts';
 import { ConfigStore } from './config/config-store.ts';
 import { FileConfigSource } from './config/file-config.ts';
@@ -18,6 +21,17 @@ import { createWorkerMetrics } from './metrics.ts';
 import { ReplayAgent } from './replay/replay-agent.ts';
 import { HttpReplayApi } from './replay/replay-api.ts';
 import { ReplayExecutor } from './replay/replay-executor.ts';
+import {
+  FileMapSource,
+  FileReportSink,
+  kubernetesOwnership,
+  LeaseStore,
+  NoReportSink,
+  OwnershipManager,
+  StaticMapSource,
+  type PartitionMapSource,
+  type ReportSink,
+} from './ownership/index.ts';
 
 /** A running data plane; `stop` drains it (see ADR 0002 for the order). */
 export interface DataPlane {
@@ -28,6 +42,8 @@ export interface DataPlane {
   config: ConfigStore;
   /** The control-plane config link, when CONTROL_PLANE_URL is set (its state and last sync). */
   controlPlaneConfig: HttpConfigSource | undefined;
+  /** The worker's partition ownership (its leases and report); undefined for a gateway. */
+  ownership: OwnershipManager | undefined;
   stop(): Promise<void>;
 }
 
@@ -93,19 +109,36 @@ export async function startDataPlane(
     config.set(cached);
   }
 
-  const allPartitions = Array.from({ length: cfg.partitions }, (_, i) => i);
-  const partitions = (): number[] => allPartitions;
   const transformer = new UnavailableUserTransformer();
-  const runsWorker = cfg.role !== 'gateway';
   const runsGateway = cfg.role !== 'worker';
 
   let router: Router | undefined;
   let processor: Processor | undefined;
-  if (runsWorker) {
+  let leasePool: pg.Pool | undefined;
+  let ownership: OwnershipManager | undefined;
+  if (cfg.ownership) {
+    // Its own two connections: lease renewals must never queue behind busy processor and router rounds.
+    leasePool = createPool({
+      url: cfg.database.url,
+      schema: cfg.database.schema,
+      max: 2,
+      applicationName: 'rudder-leases',
+    });
+    ownership = await startOwnership(cfg.ownership, cfg.partitions, leasePool, {
+      logger: logger.child({ component: 'ownership' }),
+      metrics: metrics.ownership,
+      onGained: () => {
+        processor?.wake();
+        router?.wakeAll();
+      },
+    });
+    const owner = ownership;
     router = new Router({
       db,
       config,
-      partitions,
+      partitions: () => owner.partitions(),
+      rounds: owner,
+      fence: owner.fence('router'),
       settings: cfg.router,
       logger: logger.child({ component: 'router' }),
       metrics: metrics.router,
@@ -115,7 +148,9 @@ export async function startDataPlane(
       db,
       config,
       transformer,
-      partitions,
+      partitions: () => owner.partitions(),
+      rounds: owner,
+      fence: owner.fence('processor'),
       batchSize: cfg.processor.batchSize,
       pollMs: cfg.processor.pollMs,
       logger: logger.child({ component: 'processor' }),
@@ -125,6 +160,7 @@ export async function startDataPlane(
     router.start();
     processor.start();
   }
+  const runsWorker = ownership !== undefined;
 
   let replayAgent: ReplayAgent | undefined;
   if (runsWorker && cfg.controlPlane) {
@@ -142,6 +178,7 @@ export async function startDataPlane(
         transformer,
         chunkSize: cfg.replay.chunkSize,
         onEnqueued: (destinationId) => r?.wake([destinationId]),
+        ...(cfg.ownership ? { leaseMs: cfg.ownership.leaseMs } : {}),
       }),
       pollMs: cfg.replay.pollSeconds * 1000,
       logger: logger.child({ component: 'replay' }),
@@ -178,6 +215,8 @@ export async function startDataPlane(
     transformer,
     token: cfg.admin.token,
     logger: logger.child({ component: 'admin' }),
+    registry,
+    ...(ownership ? { ownership } : {}),
   });
   const adminUrl = await admin.listen({ host: cfg.admin.host, port: cfg.admin.port });
   logger.info(
@@ -186,6 +225,13 @@ export async function startDataPlane(
       gatewayUrl,
       adminUrl,
       partitions: cfg.partitions,
+      ...(cfg.ownership
+        ? {
+            worker: cfg.ownership.workerId,
+            ordinal: cfg.ownership.ordinal,
+            partitionMapSource: cfg.ownership.source.kind,
+          }
+        : {}),
       config: httpSource
         ? { source: 'control-plane', state: httpSource.state, lastSyncAt: httpSource.lastSyncAt }
         : { source: fileSource ? 'file' : 'cache' },
@@ -204,6 +250,9 @@ export async function startDataPlane(
       await replayAgent?.stop();
       await processor?.stop();
       await router?.stop();
+      // Only now that no round runs: release the leases so the next owners take over at once.
+      await ownership?.stop();
+      await leasePool?.end();
       await maintenance.stop();
       await fileSource?.stop();
       await httpSource?.stop();
@@ -214,7 +263,76 @@ export async function startDataPlane(
       logger.info('data plane stopped');
     })());
 
-  return { gatewayUrl, adminUrl, db, config, controlPlaneConfig: httpSource, stop };
+  return { gatewayUrl, adminUrl, db, config, controlPlaneConfig: httpSource, ownership, stop };
+}
+
+/** The worker's ownership manager on the map source and report sink its settings name, started. */
+async function startOwnership(
+  settings: OwnershipSettings,
+  partitions: number,
+  pool: pg.Pool,
+  deps: {
+    logger: Logger;
+    metrics: ReturnType<typeof createWorkerMetrics>['ownership'];
+    onGained: () => void;
+  },
+): Promise<OwnershipManager> {
+  const incarnation = randomBytes(6).toString('hex');
+  const store = new LeaseStore({
+    pool,
+    owner: `${settings.workerId}/${incarnation}`,
+    ttlMs: settings.leaseMs,
+  });
+  let source: PartitionMapSource;
+  let sink: ReportSink;
+  switch (settings.source.kind) {
+    case 'static':
+      // Never below an epoch a published map left in the leases: those could not be taken back.
+      source = new StaticMapSource({
+        partitions,
+        ordinal: settings.ordinal,
+        epoch: Math.max(1, await store.maxEpoch()),
+      });
+      sink = new NoReportSink();
+      break;
+    case 'file':
+      source = new FileMapSource({ dir: settings.source.dir, logger: deps.logger });
+      sink = new FileReportSink({ dir: settings.source.dir, workerId: settings.workerId });
+      break;
+    case 'kubernetes':
+      ({ source, sink } = await kubernetesOwnership({
+        namespace: settings.source.namespace,
+        workerId: settings.workerId,
+        logger: deps.logger,
+      }));
+      break;
+  }
+  const manager = new OwnershipManager({
+    store,
+    source,
+    sink,
+    workerId: settings.workerId,
+    incarnation,
+    ordinal: settings.ordinal,
+    partitions,
+    leaseMs: settings.leaseMs,
+    acquirePollMs: settings.acquirePollMs,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    onGained: deps.onGained,
+  });
+  deps.logger.info(
+    {
+      worker: settings.workerId,
+      incarnation,
+      ordinal: settings.ordinal,
+      source: settings.source.kind,
+      leaseSeconds: settings.leaseMs / 1000,
+    },
+    'partition ownership starting',
+  );
+  await manager.start();
+  return manager;
 }
 
 async function migrateWithRetry(db: JobsDb, logger: Logger): Promise<void> {

@@ -67,3 +67,70 @@ describe('archive and replay settings', () => {
     expect(loadConfig(base).replay).toEqual({ pollSeconds: 5, chunkSize: 1000 });
   });
 });
+
+describe('partition ownership', () => {
+  it('defaults to the static map with 10 s leases, the worker id from POD_NAME and the ordinal from its suffix', () => {
+    const cfg = loadConfig({ ...base, POD_NAME: 'worker-3' });
+    expect(cfg.ownership).toEqual({
+      workerId: 'worker-3',
+      ordinal: 3,
+      source: { kind: 'static' },
+      leaseMs: 10_000,
+      acquirePollMs: 200,
+    });
+  });
+
+  it('reads the file and kubernetes sources, an explicit id and ordinal, and fractional lease seconds', () => {
+    const file = loadConfig({
+      ...base,
+      WORKER_ID: 'w-a',
+      WORKER_ORDINAL: '4',
+      PARTITION_MAP_SOURCE: 'file',
+      PARTITION_MAP_DIR: '/maps',
+      PARTITION_LEASE_SECONDS: '1.5',
+      PARTITION_ACQUIRE_POLL_MS: '50',
+    });
+    expect(file.ownership).toEqual({
+      workerId: 'w-a',
+      ordinal: 4,
+      source: { kind: 'file', dir: '/maps' },
+      leaseMs: 1_500,
+      acquirePollMs: 50,
+    });
+    const kube = loadConfig({
+      ...base,
+      WORKER_ID: 'worker-0',
+      POD_NAME: 'ignored-7',
+      PARTITION_MAP_SOURCE: 'kubernetes',
+      POD_NAMESPACE: 'rudder-t1',
+    });
+    expect(kube.ownership).toMatchObject({
+      workerId: 'worker-0',
+      ordinal: 0,
+      source: { kind: 'kubernetes', namespace: 'rudder-t1' },
+    });
+  });
+
+  it.each([
+    [
+      { PARTITION_MAP_SOURCE: 'file', WORKER_ID: 'worker-1' },
+      /PARTITION_MAP_DIR: required with PARTITION_MAP_SOURCE=file/,
+    ],
+    [{ PARTITION_MAP_SOURCE: 'kubernetes', WORKER_ID: 'worker-1' }, /POD_NAMESPACE: required/],
+    [
+      { PARTITION_MAP_SOURCE: 'file', PARTITION_MAP_DIR: '/m', WORKER_ID: 'box' },
+      /WORKER_ORDINAL: required: the worker id "box"/,
+    ],
+    [{ WORKER_ID: 'worker 1' }, /WORKER_ID: "worker 1" is not a valid worker id/],
+    [{ WORKER_ID: 'w/1' }, /not a valid worker id/],
+    [{ PARTITION_MAP_SOURCE: 'etcd' }, /PARTITION_MAP_SOURCE/],
+    [{ PARTITION_LEASE_SECONDS: '0' }, /PARTITION_LEASE_SECONDS/],
+  ])('refuses incomplete ownership settings %#', (env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message);
+  });
+
+  it('takes no leases in the gateway role, whatever the ownership settings say', () => {
+    const cfg = loadConfig({ ...base, RUDDER_ROLE: 'gateway', PARTITION_MAP_SOURCE: 'kubernetes' });
+    expect(cfg.ownership).toBeUndefined();
+  });
+});

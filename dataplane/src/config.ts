@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { parseEnv, DEFAULT_PARTITIONS, isPowerOfTwo } from '@rudder/common';
 
@@ -67,6 +68,21 @@ const envSchema = z
     ROUTER_BACKOFF_MAX_MS: int(300_000),
 
     SHUTDOWN_TIMEOUT_MS: int(25_000),
+
+    /** This worker's id (a ConfigMap key and file name part); default POD_NAME, else the host name. */
+    WORKER_ID: z.string().optional(),
+    POD_NAME: z.string().optional(),
+    HOSTNAME: z.string().optional(),
+    /** The worker's ordinal in the partition map; default: the trailing `-N` of the worker id. */
+    WORKER_ORDINAL: z.coerce.number().int().min(0).optional(),
+    /** Where the partition map comes from (docs/adr/0007). */
+    PARTITION_MAP_SOURCE: z.enum(['static', 'file', 'kubernetes']).default('static'),
+    /** With `file`: the directory holding `map.json`; this worker writes `status-<WORKER_ID>.json` there. */
+    PARTITION_MAP_DIR: z.string().min(1).optional(),
+    /** With `kubernetes`: the tenant namespace holding the `partition-map` ConfigMap. */
+    POD_NAMESPACE: z.string().min(1).optional(),
+    PARTITION_LEASE_SECONDS: z.coerce.number().min(0.5).max(3600).default(10),
+    PARTITION_ACQUIRE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
   })
   .superRefine((e, ctx) => {
     const issue = (message: string): void => ctx.addIssue({ code: 'custom', message });
@@ -78,7 +94,45 @@ const envSchema = z
       issue('CONTROL_PLANE_URL needs exactly one of CONTROL_PLANE_TOKEN and CONTROL_PLANE_TOKEN_FILE');
     if (e.CONTROL_PLANE_URL === undefined && tokens > 0)
       issue('CONTROL_PLANE_TOKEN(_FILE) is set but CONTROL_PLANE_URL is not');
+    // Gateways take no partition leases: the ownership settings only matter to workers.
+    if (e.RUDDER_ROLE === 'gateway') return;
+    const at = (path: string, message: string): void =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    const id = workerIdOf(e);
+    if (!WORKER_ID.test(id))
+      at(
+        'WORKER_ID',
+        `${JSON.stringify(id)} is not a valid worker id (up to 100 letters, digits, '-', '.' or '_')` +
+          (e.WORKER_ID === undefined ? '; set WORKER_ID' : ''),
+      );
+    else if (
+      e.PARTITION_MAP_SOURCE !== 'static' &&
+      e.WORKER_ORDINAL === undefined &&
+      ordinalOf(id) === undefined
+    )
+      at('WORKER_ORDINAL', `required: the worker id ${JSON.stringify(id)} does not end in -<ordinal>`);
+    if (e.PARTITION_MAP_SOURCE === 'file' && e.PARTITION_MAP_DIR === undefined)
+      at('PARTITION_MAP_DIR', 'required with PARTITION_MAP_SOURCE=file');
+    if (e.PARTITION_MAP_SOURCE === 'kubernetes' && e.POD_NAMESPACE === undefined)
+      at('POD_NAMESPACE', 'required with PARTITION_MAP_SOURCE=kubernetes (the tenant namespace)');
   });
+
+/** Worker ids are ConfigMap keys, file name parts and part of a field manager name (at most 128 characters). */
+const WORKER_ID = /^[A-Za-z0-9](?:[-._A-Za-z0-9]{0,98}[A-Za-z0-9])?$/;
+
+function workerIdOf(e: {
+  WORKER_ID?: string | undefined;
+  POD_NAME?: string | undefined;
+  HOSTNAME?: string | undefined;
+}): string {
+  return e.WORKER_ID ?? e.POD_NAME ?? e.HOSTNAME ?? hostname();
+}
+
+/** The ordinal in a StatefulSet pod name (`worker-2` -> 2). */
+function ordinalOf(id: string): number | undefined {
+  const match = /-(\d+)$/.exec(id);
+  return match ? Number(match[1]) : undefined;
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -112,6 +166,17 @@ export interface DataPlaneConfig {
     backoffMaxMs: number;
   };
   shutdownTimeoutMs: number;
+  /** Partition ownership of a worker (`worker` and `all` roles); undefined for a gateway. */
+  ownership: OwnershipSettings | undefined;
+}
+
+/** How a worker learns its partitions and holds them (docs/adr/0007). */
+export interface OwnershipSettings {
+  workerId: string;
+  ordinal: number;
+  source: { kind: 'static' } | { kind: 'file'; dir: string } | { kind: 'kubernetes'; namespace: string };
+  leaseMs: number;
+  acquirePollMs: number;
 }
 
 /** The control plane this data plane pulls its config and replays from. */
@@ -168,6 +233,23 @@ export function loadConfig(env: Record<string, string | undefined>): DataPlaneCo
       backoffMaxMs: e.ROUTER_BACKOFF_MAX_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    ownership: e.RUDDER_ROLE === 'gateway' ? undefined : ownershipOf(e),
+  };
+}
+
+function ownershipOf(e: Env): OwnershipSettings {
+  const workerId = workerIdOf(e);
+  return {
+    workerId,
+    ordinal: e.WORKER_ORDINAL ?? ordinalOf(workerId) ?? 0,
+    source:
+      e.PARTITION_MAP_SOURCE === 'file'
+        ? { kind: 'file', dir: e.PARTITION_MAP_DIR ?? '' }
+        : e.PARTITION_MAP_SOURCE === 'kubernetes'
+          ? { kind: 'kubernetes', namespace: e.POD_NAMESPACE ?? '' }
+          : { kind: 'static' },
+    leaseMs: Math.round(e.PARTITION_LEASE_SECONDS * 1000),
+    acquirePollMs: e.PARTITION_ACQUIRE_POLL_MS,
   };
 }
 

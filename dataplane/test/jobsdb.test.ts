@@ -1,6 +1,14 @@
 import { createTestSchema } from '@rudder/devkit';
 import { partitionOf, type RudderEvent } from '@rudder/common';
-import { JobsDb, datasetSizes, listFailedEvents } from '../src/jobsdb/index.ts';
+import {
+  JobsDb,
+  currentDataset,
+  datasetSizes,
+  inTransaction,
+  insertFailedEvents,
+  listFailedEvents,
+  redrive,
+} from '../src/jobsdb/index.ts';
 import type { NewGatewayJob } from '../src/jobsdb/index.ts';
 
 const P = 8;
@@ -195,4 +203,36 @@ it('rotates datasets by size and drops them once fully processed, so tables stay
   const gw = sizes.filter((s) => s.table.startsWith('gw_'));
   expect(gw.length).toBeLessThanOrEqual(2);
   expect(gw[0]!.table).not.toBe('gw_jobs_1');
+});
+
+it('enqueues a failed event once when two re-drives of it run at once (on two workers, say)', async () => {
+  const failed = {
+    stage: 'router' as const,
+    workspaceId: 'w',
+    sourceId: 's',
+    destinationId: 'd',
+    partitionId: partitionOf('u1', P),
+    userKey: 'u1',
+    messageId: 'u1-1',
+    jobId: 1,
+    payload: { n: 1 },
+    attempts: 3,
+    lastStatusCode: 500,
+    lastResponse: 'HTTP 500',
+    reason: 'retries exhausted',
+  };
+  await insertFailedEvents(db.pool, [failed]);
+  const [stored] = await listFailedEvents(db.pool, { limit: 10 });
+  const plan = {
+    failedId: stored!.id,
+    jobs: [{ ...failed, destinationId: 'd', gwJobId: 1 }],
+  };
+  const outcomes = await Promise.all(
+    [0, 1].map(() =>
+      inTransaction(db.pool, async (client) => redrive(client, await currentDataset(client, 'rt'), [plan])),
+    ),
+  );
+  expect(outcomes.map((ids) => ids.length).sort()).toEqual([0, 1]);
+  const work = await db.readRouterWork('d', all, { perPartition: 100, perUser: 10 });
+  expect(work.waiting.map((j) => j.messageId)).toEqual(['u1-1']);
 });

@@ -7,12 +7,7 @@ import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { waitFor } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
-import {
-  startCluster,
-  startProcessKubelet,
-  type Cluster,
-  type ProcessKubelet,
-} from '../src/index.ts';
+import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
 import { instanceManifest, isReadyAtGeneration, tokenSecretManifest } from '../src/instance-fixtures.ts';
 
@@ -47,7 +42,15 @@ interface Rendered {
 
 /** `helm template --include-crds` as YAML, with the helm that scripts/kube-bins.sh built next to kubectl. */
 async function render(set?: string): Promise<string> {
-  const args = ['template', RELEASE, chart, '-n', NAMESPACE, '--include-crds', ...(set ? ['--set', set] : [])];
+  const args = [
+    'template',
+    RELEASE,
+    chart,
+    '-n',
+    NAMESPACE,
+    '--include-crds',
+    ...(set ? ['--set', set] : []),
+  ];
   const { stdout } = await run(join(cluster.binDir, 'helm'), args, {
     cwd: root,
     maxBuffer: 32 * 1024 * 1024,
@@ -88,7 +91,10 @@ describe('the rudder chart on a real API server', () => {
     const yaml = await render(set);
     const objects = kinds(yaml);
     expect(objects.length).toBeGreaterThan(10);
-    const out = await kubectl(['apply', '--server-side', '--dry-run=server', '-n', NAMESPACE, '-f', '-'], yaml);
+    const out = await kubectl(
+      ['apply', '--server-side', '--dry-run=server', '-n', NAMESPACE, '-f', '-'],
+      yaml,
+    );
     // kubectl prints one line per object it sent: all of them, each accepted.
     const accepted = out.split('\n').filter((line) => line.includes('(server dry run)'));
     expect(accepted).toHaveLength(objects.length);
@@ -96,12 +102,7 @@ describe('the rudder chart on a real API server', () => {
 
   test('installed for real, the operator runs on the RBAC the chart grants it', async () => {
     await kubectl(['apply', '--server-side', '-n', NAMESPACE, '-f', '-'], await render());
-    await kubectl([
-      'wait',
-      '--for=condition=Established',
-      'crd/rudderinstances.rudder.dev',
-      '--timeout=30s',
-    ]);
+    await kubectl(['wait', '--for=condition=Established', 'crd/rudderinstances.rudder.dev', '--timeout=30s']);
 
     // What the operator must not do, whatever it is asked.
     const as = ['--as', `system:serviceaccount:${NAMESPACE}:${OPERATOR_SA}`];
@@ -132,7 +133,10 @@ describe('the rudder chart on a real API server', () => {
     });
     const core = cluster.kc.makeApiClient(CoreV1Api);
     const custom = cluster.kc.makeApiClient(CustomObjectsApi);
-    await core.createNamespacedSecret({ namespace: NAMESPACE, body: tokenSecretManifest('rbac', 'rdr_dp_rbac') });
+    await core.createNamespacedSecret({
+      namespace: NAMESPACE,
+      body: tokenSecretManifest('rbac', 'rdr_dp_rbac'),
+    });
     await custom.createClusterCustomObject({
       group: 'rudder.dev',
       version: 'v1alpha1',

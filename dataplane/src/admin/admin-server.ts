@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { RudderError, toRudderError, type Logger } from '@rudder/common';
 import {
@@ -11,6 +12,7 @@ import {
 } from '../jobsdb/index.ts';
 import type { ConfigStore } from '../config/config-store.ts';
 import type { UserTransformer } from '../processor/user-transformer.ts';
+import type { WorkerReport } from '@rudder/common/partition-map';
 import { redriveFailedEvents } from './redrive.ts';
 
 const listQuery = z.object({
@@ -28,9 +30,11 @@ const listQuery = z.object({
 const redriveBody = z.object({ ids: z.array(z.number().int().positive()).min(1).max(10_000) });
 
 /**
- * The data plane's operator API: failed events (list, inspect, re-drive) and
- * queue statistics. It listens on its own address (loopback by default) and
- * requires a bearer token when one is configured.
+ * The data plane's operator API: failed events (list, inspect, re-drive),
+ * queue statistics, the worker's partition ownership and its metrics (a
+ * worker-only process has no gateway to serve them). It listens on its own
+ * address (loopback by default) and requires a bearer token when one is
+ * configured.
  */
 export function createAdminServer(deps: {
   db: JobsDb;
@@ -38,6 +42,10 @@ export function createAdminServer(deps: {
   transformer: UserTransformer;
   token: string | undefined;
   logger: Logger;
+  /** Served on `GET /metrics`. */
+  registry?: Registry;
+  /** This worker's partition report (`GET /admin/v1/ownership`); absent for a gateway. */
+  ownership?: { report(): WorkerReport };
 }): FastifyInstance {
   const app = Fastify({ logger: false });
   app.setErrorHandler((err, _req, reply) => {
@@ -99,6 +107,18 @@ export function createAdminServer(deps: {
     failedEvents: await countFailedEvents(deps.db.pool),
     configVersion: deps.config.config?.version ?? null,
   }));
+
+  app.get('/admin/v1/ownership', async () => {
+    if (!deps.ownership)
+      throw new RudderError('not_found', 'this data plane runs no worker: it owns no partitions');
+    return deps.ownership.report();
+  });
+
+  const registry = deps.registry;
+  if (registry)
+    app.get('/metrics', async (_req, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
+    );
 
   app.get('/health', async () => ({ ok: true }));
   return app;

@@ -43,11 +43,16 @@ export async function redriveFailedEvents(
     else plans.push(planned);
   }
   if (plans.length > 0) {
-    await inTransaction(deps.db.pool, async (client) =>
-      redrive(client, await currentDataset(client, 'rt'), plans),
+    const done = new Set(
+      await inTransaction(deps.db.pool, async (client) =>
+        redrive(client, await currentDataset(client, 'rt'), plans),
+      ),
     );
+    for (const p of plans) {
+      if (done.has(p.failedId)) report.redriven.push(p.failedId);
+      else report.refused.push({ id: p.failedId, reason: 'already re-driven' });
+    }
   }
-  report.redriven = plans.map((p) => p.failedId);
   return report;
 }
 

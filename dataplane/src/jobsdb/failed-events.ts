@@ -127,10 +127,26 @@ export interface RedriveJob {
  * Puts failed events back in front of their user's delivery queue: new
  * delivery jobs that start out held (waiting, due now), so the ordering
  * barrier delivers them before the user's later events, and the failed
- * events marked re-driven, in one transaction.
+ * events marked re-driven, in one transaction. Returns the ids re-driven:
+ * an event another request (on this or another worker) re-drove first is
+ * skipped, so concurrent re-drives never enqueue an event twice.
+ *
+ * Not partition-fenced, and needs not be: the jobs start out `waiting`, which
+ * the partition's owner reads whatever its cursor, and nothing the owner
+ * wrote is changed.
  */
-export async function redrive(client: pg.PoolClient, dataset: number, redrives: RedriveJob[]): Promise<void> {
-  const jobs = redrives.flatMap((r) => r.jobs);
+export async function redrive(
+  client: pg.PoolClient,
+  dataset: number,
+  redrives: RedriveJob[],
+): Promise<number[]> {
+  const pending = await client.query<{ id: number }>(
+    'SELECT id FROM failed_events WHERE id = ANY($1::bigint[]) AND redriven_at IS NULL ORDER BY id FOR UPDATE',
+    [redrives.map((r) => r.failedId)],
+  );
+  const still = new Set(pending.rows.map((r) => r.id));
+  const todo = redrives.filter((r) => still.has(r.failedId));
+  const jobs = todo.flatMap((r) => r.jobs);
   if (jobs.length > 0) {
     await client.query(
       `WITH inserted AS (
@@ -152,7 +168,7 @@ export async function redrive(client: pg.PoolClient, dataset: number, redrives: 
       ],
     );
   }
-  await client.query('UPDATE failed_events SET redriven_at = now() WHERE id = ANY($1::bigint[])', [
-    redrives.map((r) => r.failedId),
-  ]);
+  const ids = todo.map((r) => r.failedId);
+  await client.query('UPDATE failed_events SET redriven_at = now() WHERE id = ANY($1::bigint[])', [ids]);
+  return ids;
 }

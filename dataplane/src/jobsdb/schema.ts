@@ -20,6 +20,13 @@ export async function migrate(pool: pg.Pool, schema: string, partitions: number)
          ON CONFLICT DO NOTHING`,
         [partitions],
       );
+      // Every partition has its lease row from the start, so acquiring is always an update of an existing row:
+      // writers that lock these rows (fence, replay) then order themselves against every acquire.
+      await client.query(
+        `INSERT INTO partition_leases (partition_id, epoch) SELECT g, 0 FROM generate_series(0, $1::int - 1) g
+         ON CONFLICT DO NOTHING`,
+        [partitions],
+      );
       for (const kind of ['gw', 'rt'] as const) {
         const existing = await client.query('SELECT 1 FROM datasets WHERE kind = $1 LIMIT 1', [kind]);
         if (existing.rowCount === 0) {
@@ -118,6 +125,19 @@ CREATE TABLE IF NOT EXISTS replay_progress (
   enqueued bigint NOT NULL DEFAULT 0,
   done boolean NOT NULL DEFAULT false,
   created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Partition ownership (docs/adr/0007): a worker commits work of a partition only while it holds the partition's
+-- lease. owner = '<workerId>/<incarnation>', NULL once released; epoch = the partition map epoch the lease was
+-- last taken or renewed at (kept on release, so a worker acting on an older map cannot take it back);
+-- expires_at is on the Postgres clock.
+CREATE TABLE IF NOT EXISTS partition_leases (
+  partition_id int PRIMARY KEY,
+  owner text,
+  epoch bigint NOT NULL DEFAULT 0,
+  expires_at timestamptz,
+  acquired_at timestamptz,
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 

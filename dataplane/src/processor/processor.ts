@@ -3,6 +3,8 @@ import type { Counter, Histogram } from 'prom-client';
 import type { Fence, JobsDb } from '../jobsdb/index.ts';
 import type { ConfigStore } from '../config/config-store.ts';
 import { PollingLoop } from '../util/polling-loop.ts';
+import { isFenced } from '../ownership/errors.ts';
+import type { RoundTracker } from '../ownership/in-flight-rounds.ts';
 import { runPipeline } from './pipeline.ts';
 import type { UserTransformer } from './user-transformer.ts';
 
@@ -18,7 +20,10 @@ export interface ProcessorOptions {
   metrics: { events: Counter<'outcome'>; batchSeconds: Histogram };
   /** Called after a commit with the destinations that got new delivery jobs. */
   onHandoff?: (destinationIds: Set<string>) => void;
+  /** Checks the partition leases inside each commit. */
   fence?: Fence;
+  /** Told which partitions each batch works on, from its read until its commit or rollback. */
+  rounds?: RoundTracker;
 }
 
 /**
@@ -58,6 +63,20 @@ export class Processor {
     if (!this.o.config.isReady()) return 0;
     const partitions = this.o.partitions();
     if (partitions.length === 0) return 0;
+    const round = this.o.rounds?.enter(partitions);
+    try {
+      return await this.processPartitions(partitions);
+    } catch (err) {
+      if (!isFenced(err)) throw err;
+      // A handoff caught this batch: nothing of it was committed, and the new owner processes these jobs.
+      this.o.logger.warn({ partitions: err.partitions }, 'processor commit fenced: partition lease lost');
+      return 0;
+    } finally {
+      round?.leave();
+    }
+  }
+
+  private async processPartitions(partitions: number[]): Promise<number> {
     const perPartition = Math.max(64, Math.ceil((this.o.batchSize * 4) / partitions.length));
     const batch = await this.o.db.readGatewayJobs(partitions, perPartition);
     if (batch.jobs.length === 0) return 0;

@@ -4,6 +4,7 @@ import type { ConfigStore } from '../config/config-store.ts';
 import { isUndefinedTable } from '../jobsdb/datasets.ts';
 import { insertFailedEvents } from '../jobsdb/failed-events.ts';
 import { insertRouterJobs } from '../jobsdb/router-queue.ts';
+import { lockPartitionsForInsert } from '../ownership/lease-store.ts';
 import { runPipelineForRoute } from '../processor/pipeline.ts';
 import type { UserTransformer } from '../processor/user-transformer.ts';
 import { countInRange, highWaterMark, readReplayChunk } from './replay-reader.ts';
@@ -36,6 +37,8 @@ export interface ReplayExecutorOptions {
   chunkSize: number;
   /** Called after a chunk committed delivery jobs for `destinationId` (to wake its router worker). */
   onEnqueued?: (destinationId: string) => void;
+  /** The partition lease time: bounds how long a stalled chunk can hold the partitions' lease rows. */
+  leaseMs?: number;
 }
 
 /**
@@ -45,6 +48,11 @@ export interface ReplayExecutorOptions {
  * transaction that moves the replay's cursor. A crash therefore never
  * enqueues a chunk twice, and the row lock on the progress row keeps two
  * workers from running the same chunk.
+ *
+ * A chunk adds delivery jobs to partitions other workers own, so it is not
+ * partition-fenced; instead it locks those partitions' lease rows before
+ * inserting, which makes it take turns with the owners' commits: per
+ * partition, delivery jobs still commit in job-id order.
  */
 export class ReplayExecutor {
   private readonly o: ReplayExecutorOptions;
@@ -93,6 +101,11 @@ export class ReplayExecutor {
             enqueued: 0,
           };
         const output = await runPipelineForRoute(chunk.jobs, route, this.o.transformer);
+        await lockPartitionsForInsert(
+          tx,
+          output.routerJobs.map((j) => j.partitionId),
+          this.o.leaseMs ?? 10_000,
+        );
         await insertRouterJobs(tx, output.routerJobs);
         await insertFailedEvents(tx, output.failed);
         await advanceProgress(tx, replay.id, {

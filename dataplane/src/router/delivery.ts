@@ -17,6 +17,12 @@ export interface DeliveryContext {
   random?: () => number;
   /** Set on shutdown: no new request starts, and requests in flight are cut short. */
   cancel?: AbortSignal;
+  /**
+   * Asked before every request: false (this worker lost a partition of the
+   * round) sends nothing more, as on shutdown, except that the jobs not
+   * sent are not counted as attempts.
+   */
+  proceed?: () => boolean;
 }
 
 export type Outcome = RouterOutcome & { userKey: string; dataset: number; hadStatus: boolean };
@@ -47,7 +53,8 @@ const RESPONSE_CHARS = 2048;
 export async function deliverRound(laneJobs: RouterJob[][], ctx: DeliveryContext): Promise<RoundResult> {
   const result: RoundResult = { outcomes: [], failed: [], held: [], requests: 0 };
   const lanes: Lane[] = laneJobs.map((jobs) => ({ jobs, pos: 0, stopped: false }));
-  const open = (lane: Lane): boolean => !lane.stopped && lane.pos < lane.jobs.length && !ctx.cancel?.aborted;
+  const open = (lane: Lane): boolean =>
+    !lane.stopped && lane.pos < lane.jobs.length && !ctx.cancel?.aborted && ctx.proceed?.() !== false;
   if (ctx.delivery.maxBatchSize <= 1) {
     // Unbatched: every user's lane runs at its own pace, so one slow request delays only its own user.
     await runWithConcurrency(lanes, ctx.delivery.concurrency, async (lane) => {
@@ -91,12 +98,20 @@ function packBatches(open: Lane[], perLane: number, maxBatchSize: number): Batch
 }
 
 async function deliverBatch(batch: Batch, ctx: DeliveryContext, result: RoundResult): Promise<void> {
+  if (ctx.proceed?.() === false) {
+    for (const chunk of batch) chunk.lane.stopped = true;
+    return;
+  }
   const jobs = batch.flatMap((c) => c.jobs);
   const { classification, response } = await send(jobs, ctx, result);
   if (classification === 'split' && jobs.length > 1) {
     // The destination refused the batch as a whole: find out item by item, each user still in order.
     for (const chunk of batch) {
       for (const job of chunk.jobs) {
+        if (ctx.proceed?.() === false) {
+          chunk.lane.stopped = true;
+          break;
+        }
         const single = await send([job], ctx, result);
         const c = single.classification === 'split' ? 'abort' : single.classification;
         apply(chunk.lane, [job], c, single.response, ctx, result);

@@ -4,6 +4,8 @@ import type { Fence, JobsDb } from '../jobsdb/index.ts';
 import type { DataPlaneConfig } from '../config.ts';
 import { getDestinationType, parseDestinationConfig, resolveDelivery } from '../destinations/registry.ts';
 import { PollingLoop } from '../util/polling-loop.ts';
+import { isFenced } from '../ownership/errors.ts';
+import type { RoundTracker } from '../ownership/in-flight-rounds.ts';
 import { planRound } from './ordering-barrier.ts';
 import { deliverRound, type DeliveryContext } from './delivery.ts';
 import type { HttpClient } from './http-client.ts';
@@ -26,7 +28,10 @@ export interface DestinationWorkerOptions {
   settings: RouterSettings;
   logger: Logger;
   metrics: RouterMetrics;
+  /** Checks the partition leases inside each commit. */
   fence?: Fence;
+  /** Told which partitions each round works on, from its read until its commit or rollback (deliveries included). */
+  rounds?: RoundTracker;
 }
 
 /** Longest idle wait: new jobs wake the worker, so this only bounds how late a retry can start. */
@@ -104,8 +109,25 @@ export class DestinationWorker {
   async roundOnce(): Promise<number> {
     const partitions = this.o.partitions();
     if (partitions.length === 0) return this.o.settings.pollMs;
+    const round = this.o.rounds?.enter(partitions);
+    try {
+      return await this.deliverPartitions(partitions, round ? () => round.valid() : undefined);
+    } catch (err) {
+      if (!isFenced(err)) throw err;
+      // A handoff caught this round: its outcomes were not recorded, and the new owner delivers these jobs again.
+      this.o.logger.warn({ partitions: err.partitions }, 'delivery round fenced: partition lease lost');
+      return this.o.settings.pollMs;
+    } finally {
+      round?.leave();
+    }
+  }
+
+  private async deliverPartitions(
+    partitions: number[],
+    proceed: (() => boolean) | undefined,
+  ): Promise<number> {
     const destinationId = this.destinationId;
-    const ctx = this.context;
+    const ctx = proceed ? { ...this.context, proceed } : this.context;
     const work = await this.o.db.readRouterWork(destinationId, partitions, {
       perPartition: this.o.settings.jobsPerPartition,
       perUser: Math.max(ctx.delivery.maxBatchSize, 20),

@@ -2,6 +2,7 @@ import type { DestinationConfig, Logger } from '@rudder/common';
 import type { Fence, JobsDb } from '../jobsdb/index.ts';
 import type { ConfigStore } from '../config/config-store.ts';
 import { DestinationWorker, type RouterMetrics, type RouterSettings } from './destination-worker.ts';
+import type { RoundTracker } from '../ownership/in-flight-rounds.ts';
 import { HttpClient } from './http-client.ts';
 import { RateLimiter } from './rate-limiter.ts';
 
@@ -13,6 +14,7 @@ export interface RouterOptions {
   logger: Logger;
   metrics: RouterMetrics;
   fence?: Fence;
+  rounds?: RoundTracker;
 }
 
 /**
@@ -42,6 +44,11 @@ export class Router {
   /** Delivery jobs exist for these destinations: look now. */
   wake(destinationIds: Iterable<string>): void {
     for (const id of destinationIds) this.workers.get(id)?.wake();
+  }
+
+  /** Every destination may have work (this worker just took over partitions): look now. */
+  wakeAll(): void {
+    for (const worker of this.workers.values()) worker.wake();
   }
 
   private sync(): Promise<void> {
@@ -82,6 +89,7 @@ export class Router {
           logger: this.o.logger.child({ destination: id }),
           metrics: this.o.metrics,
           ...(this.o.fence ? { fence: this.o.fence } : {}),
+          ...(this.o.rounds ? { rounds: this.o.rounds } : {}),
         });
         this.workers.set(id, worker);
         worker.start();

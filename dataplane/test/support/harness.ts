@@ -130,11 +130,18 @@ export async function dataPlaneEnv(
 
 /**
  * Starts `node dataplane/src/main.ts` with `env` and waits until `GET /ready`
- * answers 200. Fails early, with the process's output, if it exits first.
+ * (or the admin API's `GET /health`, for a worker) answers 200. Fails early, with the process's output, if it exits first.
  */
 export async function spawnDataPlane(
   env: DataPlaneEnv,
-  { readyTimeoutMs = 30_000 } = {},
+  {
+    readyTimeoutMs = 30_000,
+    probe = 'gateway',
+  }: {
+    readyTimeoutMs?: number;
+    /** What answers when the process is up: the gateway's `/ready`, or the admin API's `/health` (a worker has no gateway). */
+    probe?: 'gateway' | 'admin';
+  } = {},
 ): Promise<ChildDataPlane> {
   const childEnv: Record<string, string> = {};
   // Only what Node itself needs from the parent: Jest's own settings must not leak into the program.
@@ -183,7 +190,8 @@ export async function spawnDataPlane(
         if (exitedEarly) {
           throw new Error(`exited early (${JSON.stringify(exitedEarly)})`);
         }
-        const res = await request(`${gatewayUrl}/ready`, { headersTimeout: 2_000, bodyTimeout: 2_000 });
+        const probeUrl = probe === 'gateway' ? `${gatewayUrl}/ready` : `${adminUrl}/health`;
+        const res = await request(probeUrl, { headersTimeout: 2_000, bodyTimeout: 2_000 });
         await res.body.dump();
         return res.statusCode === 200;
       },
