@@ -9,6 +9,12 @@
  */
 import { z } from 'zod';
 
+/** The ConfigMap (in the tenant namespace) the operator publishes the map in, and its key holding the JSON. */
+export const PARTITION_MAP_CONFIGMAP = 'partition-map';
+export const PARTITION_MAP_KEY = 'map.json';
+/** The ConfigMap the workers report to, one key per worker id (see WorkerReport). */
+export const PARTITION_STATUS_CONFIGMAP = 'partition-status';
+
 export interface PartitionMap {
   /** Bumped whenever an owner changes; workers use it to order handoffs. */
   epoch: number;

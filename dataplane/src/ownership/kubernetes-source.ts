@@ -1,13 +1,16 @@
 import type * as k8s from '@kubernetes/client-node';
 import { describeKubeApiError, type Logger } from '@rudder/common';
-import { parsePartitionMap, type PartitionMap, type WorkerReport } from '@rudder/common/partition-map';
+import {
+  PARTITION_MAP_CONFIGMAP,
+  PARTITION_MAP_KEY,
+  PARTITION_STATUS_CONFIGMAP,
+  parsePartitionMap,
+  type PartitionMap,
+  type WorkerReport,
+} from '@rudder/common/partition-map';
 import type { PartitionMapSource, ReportSink } from './map-source.ts';
 
-/** The ConfigMap the operator publishes the map in, and its key. */
-export const PARTITION_MAP_CONFIGMAP = 'partition-map';
-export const PARTITION_MAP_KEY = 'map.json';
-/** The ConfigMap workers report in, one key per worker id. */
-export const PARTITION_STATUS_CONFIGMAP = 'partition-status';
+export { PARTITION_MAP_CONFIGMAP, PARTITION_MAP_KEY, PARTITION_STATUS_CONFIGMAP };
 
 /** The server ends each watch after about this long and the watch resumes from its last resourceVersion. */
 const WATCH_SECONDS = 30;

@@ -5,16 +5,17 @@
  * own key.
  */
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import type { PartitionMap } from '@rudder/common/partition-map';
+import {
+  PARTITION_MAP_CONFIGMAP,
+  PARTITION_MAP_KEY,
+  PARTITION_STATUS_CONFIGMAP,
+  type PartitionMap,
+} from '@rudder/common/partition-map';
 import { DATAPLANE_APP, namespacedMeta, type Owner } from './meta.ts';
 
-export const PARTITION_MAP_CONFIGMAP = 'partition-map';
-/** The ConfigMap key holding the map as JSON. */
-export const PARTITION_MAP_KEY = 'map.json';
+export { PARTITION_MAP_CONFIGMAP, PARTITION_MAP_KEY, PARTITION_STATUS_CONFIGMAP };
 /** Label carrying the map's epoch, so that a watcher can see it without parsing the data. */
 export const PARTITION_EPOCH_LABEL = 'rudder.dev/partition-epoch';
-/** The ConfigMap the workers report to, one key per worker id (see WorkerReport). */
-export const PARTITION_STATUS_CONFIGMAP = 'partition-status';
 
 export function partitionMapConfigMap(owner: Owner, map: PartitionMap): V1ConfigMap {
   return {
