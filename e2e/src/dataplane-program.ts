@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { rewriteListen, rewriteMountPaths, rewriteServiceHosts } from './local-rewrites.ts';
+import { writeServiceAccountKubeconfig } from './pod-credentials.ts';
 import { PodConfigError, resolveContainerEnv } from './pod-env.ts';
 import { pickContainer, readinessCheck, type PodContext, type PodProgram } from './pod-program.ts';
 import { materializeVolumes } from './pod-volumes.ts';
@@ -33,6 +34,9 @@ export function isDataplanePod(pod: V1Pod): boolean {
  * - `<svc>.<ns>.svc[.cluster.local][:port]` hosts (DATABASE_URL, ...) → the
  *   local address of a ready pod behind that Service; until there is one the
  *   container waits in ContainerCreating, as if its database were not up.
+ * - KUBECONFIG → a kubeconfig with the pod's service account token, when it
+ *   is automounted (see `writeServiceAccountKubeconfig`): what in-cluster
+ *   config would give the process, which cannot read /var/run/secrets here.
  *
  * Ready when the container's readinessProbe passes against the local port.
  */
@@ -67,6 +71,8 @@ export async function dataplaneProgram(ctx: PodContext): Promise<PodProgram | un
         );
       }
       const env = rewriteListen(linked.env, ['HOST', 'ADMIN_HOST'], { PORT: http, ADMIN_PORT: admin });
+      const kubeconfig = writeServiceAccountKubeconfig(mounts, ctx.dir, ctx.apiServer);
+      if (kubeconfig !== undefined && env['KUBECONFIG'] === undefined) env['KUBECONFIG'] = kubeconfig;
       const proc = spawnLogged(name, process.execPath, [join(ctx.root, 'dataplane', 'src', 'main.ts')], {
         cwd: ctx.root,
         logFile: ctx.logFile,

@@ -68,7 +68,7 @@ export async function resolveContainerEnv(
         throw new PodConfigError(`${kind} "${ref.name}" has no key "${ref.key}" (for ${item.name})`);
       }
     } else if (from.fieldRef) {
-      env[item.name] = fieldValue(pod, from.fieldRef.fieldPath, facts);
+      env[item.name] = podFieldValue(pod, from.fieldRef.fieldPath, facts);
     }
     // resourceFieldRef: nothing sensible to give a local process; left unset.
   }
@@ -82,8 +82,23 @@ export function expand(value: string, env: Record<string, string>): string {
   );
 }
 
-function fieldValue(pod: V1Pod, path: string, facts: PodFacts): string {
+/**
+ * A `fieldRef` value as the downward API gives it. Without `facts`, for a
+ * downwardAPI volume file: only metadata fields (what Kubernetes allows
+ * there), and `metadata.labels` / `metadata.annotations` as a whole give
+ * the file's `key="value"` lines.
+ */
+export function podFieldValue(pod: V1Pod, path: string, facts?: PodFacts): string {
   const meta = pod.metadata ?? {};
+  if (facts === undefined && (path === 'metadata.labels' || path === 'metadata.annotations')) {
+    const map = (path === 'metadata.labels' ? meta.labels : meta.annotations) ?? {};
+    return Object.keys(map)
+      .sort()
+      .map((key) => `${key}=${JSON.stringify(map[key])}`)
+      .join('\n');
+  }
+  if (facts === undefined && !path.startsWith('metadata.'))
+    throw new PodConfigError(`fieldRef ${path} is not allowed in a downwardAPI volume`);
   const keyed = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (keyed) return (keyed[1] === 'labels' ? meta.labels : meta.annotations)?.[keyed[2]!] ?? '';
   switch (path) {
@@ -94,15 +109,15 @@ function fieldValue(pod: V1Pod, path: string, facts: PodFacts): string {
     case 'metadata.uid':
       return meta.uid ?? '';
     case 'spec.nodeName':
-      return facts.nodeName;
+      return facts!.nodeName;
     case 'spec.serviceAccountName':
       return pod.spec?.serviceAccountName ?? 'default';
     case 'status.podIP':
     case 'status.podIPs':
-      return facts.podIP;
+      return facts!.podIP;
     case 'status.hostIP':
     case 'status.hostIPs':
-      return facts.hostIP;
+      return facts!.hostIP;
     default:
       throw new PodConfigError(`fieldRef ${path} is not supported by the process kubelet`);
   }

@@ -39,6 +39,8 @@ export interface PodContext {
   /** PATH for the program. */
   path: string;
   nodeName: string;
+  /** The API server's URL, for the kubeconfig of a pod with service account credentials. */
+  apiServer: string;
   /** A free port on 127.0.0.1 that no other pod of this kubelet holds (its process may bind it later). */
   allocatePort(): Promise<number>;
   /** A ready local address for a Service named in the pod's env (see `localServiceAddress`). */

@@ -38,6 +38,8 @@ interface PodEntry {
 export interface PodSyncDeps {
   core: CoreV1Api;
   nodeName: string;
+  /** The API server's URL, as pods' processes reach it. */
+  apiServer: string;
   /** The cluster's scratch folder: pod folders and logs go under it. */
   dir: string;
   root: string;
@@ -59,6 +61,7 @@ export interface PodSyncDeps {
 export class PodSync {
   private readonly entries = new Map<string, PodEntry>();
   private readonly logs = new Map<string, string>();
+  private readonly dirs = new Map<string, string>();
   /** Local ports handed to pods: a process may bind its port long after it was chosen. */
   private readonly reserved = new Set<number>();
   private admitted = 0;
@@ -125,6 +128,11 @@ export class PodSync {
     return this.logs.get(key);
   }
 
+  /** The folder of the latest pod called `key` that ran here as a process (volumes, kubeconfig). */
+  podDir(key: string): string | undefined {
+    return this.dirs.get(key);
+  }
+
   /** Stops every process (SIGTERM, SIGKILL after 5 s). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.entries].map(([key, entry]) => this.retire(key, entry, 5000)));
@@ -141,6 +149,7 @@ export class PodSync {
     if (this.deps.run(pod) !== 'process') return entry;
     const dir = join(this.deps.dir, 'pods', slug);
     mkdirSync(dir, { recursive: true });
+    this.dirs.set(key, dir);
     const allocatePort = async (): Promise<number> => {
       for (;;) {
         const port = await freePort();

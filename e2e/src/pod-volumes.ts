@@ -1,7 +1,15 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { CoreV1Api, V1Container, V1KeyToPath, V1Pod, V1Volume } from '@kubernetes/client-node';
-import { orUndefined, PodConfigError } from './pod-env.ts';
+import type {
+  CoreV1Api,
+  V1Container,
+  V1DownwardAPIVolumeFile,
+  V1KeyToPath,
+  V1Pod,
+  V1Volume,
+} from '@kubernetes/client-node';
+import { requestPodToken } from './pod-credentials.ts';
+import { orUndefined, podFieldValue, PodConfigError } from './pod-env.ts';
 
 /** Where a container's mount lives on this machine. */
 export interface LocalMount {
@@ -14,10 +22,13 @@ export interface LocalMount {
 /**
  * Writes the container's volumes into `dir/volumes/<volume>`: Secret and
  * ConfigMap volumes (and such sources of projected volumes) get one file per
- * key (or per `items` entry), every other kind an empty folder. Service
- * account tokens and downward API files are not written: nothing Rudder runs
- * reads them. Rewritten on every start, so a changed Secret shows up after
- * a restart.
+ * key (or per `items` entry), downwardAPI ones one file per item (metadata
+ * fields), a projected `serviceAccountToken` source a token from the
+ * TokenRequest API bound to the pod (see `requestPodToken`), every other
+ * kind an empty folder. So the service account mount the ServiceAccount
+ * admission plugin adds (`kube-api-access-*`: token, ca.crt, namespace) is
+ * complete. Rewritten on every start, so a changed Secret shows up, and a
+ * fresh token is issued, after a restart.
  */
 export async function materializeVolumes(
   core: CoreV1Api,
@@ -25,7 +36,6 @@ export async function materializeVolumes(
   container: V1Container,
   dir: string,
 ): Promise<LocalMount[]> {
-  const namespace = pod.metadata?.namespace ?? 'default';
   const volumes = new Map((pod.spec?.volumes ?? []).map((v) => [v.name, v]));
   const mounts: LocalMount[] = [];
   const written = new Set<string>();
@@ -37,19 +47,15 @@ export async function materializeVolumes(
       written.add(volume.name);
       rmSync(base, { recursive: true, force: true });
       mkdirSync(base, { recursive: true });
-      await writeVolume(core, namespace, volume, base);
+      await writeVolume(core, pod, volume, base);
     }
     mounts.push({ mountPath: mount.mountPath, localPath: mount.subPath ? join(base, mount.subPath) : base });
   }
   return mounts;
 }
 
-async function writeVolume(
-  core: CoreV1Api,
-  namespace: string,
-  volume: V1Volume,
-  base: string,
-): Promise<void> {
+async function writeVolume(core: CoreV1Api, pod: V1Pod, volume: V1Volume, base: string): Promise<void> {
+  const namespace = pod.metadata?.namespace ?? 'default';
   if (volume.secret) {
     const { secretName = '', items, optional } = volume.secret;
     await writeSource(base, 'Secret', secretName, optional, items, () =>
@@ -58,9 +64,16 @@ async function writeVolume(
   } else if (volume.configMap) {
     const { name = '', items, optional } = volume.configMap;
     await writeSource(base, 'ConfigMap', name, optional, items, () => configMapData(core, namespace, name));
+  } else if (volume.downwardAPI) {
+    writeDownwardApi(pod, volume.downwardAPI.items ?? [], base);
   } else if (volume.projected) {
     for (const source of volume.projected.sources ?? []) {
-      if (source.secret) {
+      if (source.serviceAccountToken) {
+        const { path, ...projection } = source.serviceAccountToken;
+        writeFile(join(base, path), await requestPodToken(core, pod, projection), 0o600);
+      } else if (source.downwardAPI) {
+        writeDownwardApi(pod, source.downwardAPI.items ?? [], base);
+      } else if (source.secret) {
         const { name = '', items, optional } = source.secret;
         await writeSource(base, 'Secret', name, optional, items, () => secretData(core, namespace, name));
       } else if (source.configMap) {
@@ -93,10 +106,20 @@ async function writeSource(
       if (optional) continue;
       throw new PodConfigError(`${kind} "${name}" has no key "${key}" (for a volume)`);
     }
-    const file = join(base, path);
-    mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, value, { mode: 0o644 });
+    writeFile(join(base, path), value);
   }
+}
+
+function writeDownwardApi(pod: V1Pod, items: V1DownwardAPIVolumeFile[], base: string): void {
+  for (const item of items) {
+    // resourceFieldRef: nothing sensible to give a local process; left out, as in the environment.
+    if (item.fieldRef) writeFile(join(base, item.path), podFieldValue(pod, item.fieldRef.fieldPath));
+  }
+}
+
+function writeFile(file: string, value: string | Buffer, mode = 0o644): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, value, { mode });
 }
 
 async function secretData(

@@ -52,6 +52,12 @@ export interface ProcessKubelet {
    * the first). Throws when no ready local pod backs it.
    */
   serviceUrl(namespace: string, service: string, port?: number | string): string;
+  /**
+   * The folder of the pod's process: its volumes and, when its service
+   * account token is automounted, the `kubeconfig` it was given (undefined
+   * if it never ran as a process).
+   */
+  podDir(namespace: string, name: string): string | undefined;
   /** Everything the pod's process printed, over all its restarts ('' if it never ran). */
   podLogs(namespace: string, name: string): string;
   /** Stops every process it runs and stops watching; pods and the Node stay in the API. */
@@ -98,6 +104,7 @@ export async function startProcessKubelet(
   const sync: PodSync = new PodSync({
     core,
     nodeName,
+    apiServer: cluster.server,
     dir: cluster.dir,
     root: config.root,
     path: config.path,
@@ -142,6 +149,7 @@ export async function startProcessKubelet(
       }
       return `http://${address}`;
     },
+    podDir: (namespace, name) => sync.podDir(`${namespace}/${name}`),
     podLogs: (namespace, name) => {
       const file = sync.logFile(`${namespace}/${name}`);
       return file && existsSync(file) ? readFileSync(file, 'utf8') : '';
