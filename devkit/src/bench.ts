@@ -5,12 +5,15 @@
  *  2. ingestion, POST /v1/batch with 20 events: events/s, p50/p99 latency
  *  3. end to end (gateway -> Postgres -> processor -> router -> local webhook sink): events/s,
  *     with the jobs dataset sizes sampled during the run (they must stay flat)
- *  4. the control plane (bench-controlplane.ts): config endpoint requests/s with
+ *  4. scaling (dataplane/bench/scaling.ts, worker processes owning partitions):
+ *     end-to-end events/s with 1, 2 and 4 workers, and handoff time with the
+ *     fewest events delivered per second during it, under 5,000 events/s
+ *  5. the control plane (bench-controlplane.ts): config endpoint requests/s with
  *     1,000 tenants x 10 destinations, and CRUD latencies
- *  5. the operator (e2e/src/bench-operator.ts, on a local kube-apiserver): kubectl
+ *  6. the operator (e2e/src/bench-operator.ts, on a local kube-apiserver): kubectl
  *     apply to Ready, 200 instances to Ready, reconciles/s and peak memory
  * Every phase is bounded in time and stops by itself. BENCH_PHASES (default
- * dataplane,controlplane,operator) picks the phases; BENCH_SECONDS sets the
+ * dataplane,scaling,controlplane,operator) picks the phases; BENCH_SECONDS sets the
  * length of each load phase.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +31,7 @@ import { waitFor } from './wait.ts';
 const root = join(import.meta.dirname, '..', '..');
 const dataDir = join(root, '.data', 'bench');
 const DURATION_S = Number(process.env['BENCH_SECONDS'] ?? 10);
-const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'dataplane,controlplane,operator').split(','));
+const PHASES = new Set((process.env['BENCH_PHASES'] ?? 'dataplane,scaling,controlplane,operator').split(','));
 const WRITE_KEY = 'bench-write-key-0001';
 const auth = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
 
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
   const redis = await startRedis({ dataDir: join(dataDir, 'redis'), ephemeral: true });
   try {
     if (PHASES.has('dataplane')) await benchDataPlane(postgres.url, configFile, sink, results);
+    if (PHASES.has('scaling')) results.push(...(await benchScaling(postgres.url)));
     if (PHASES.has('controlplane'))
       results.push(
         ...(await benchControlPlane({
@@ -253,8 +257,23 @@ await main();
 /** Runs the operator's benchmark (it needs the e2e harness) as a child; its `RESULT` lines are the figures. */
 async function benchOperator(): Promise<string[]> {
   say('[bench] operator: local kube-apiserver, etcd and kube-controller-manager');
-  const child = spawn(process.execPath, ['e2e/src/bench-operator.ts'], {
+  return childBench('operator', 'e2e/src/bench-operator.ts');
+}
+
+/** Runs the scaling benchmark (worker processes that own partitions, handoffs under load) as a child. */
+async function benchScaling(databaseUrl: string): Promise<string[]> {
+  say('[bench] scaling: gateways and 1, 2, 4 worker processes; handoffs under load');
+  return childBench('scaling', 'dataplane/bench/scaling.ts', {
+    DATABASE_URL: databaseUrl,
+    BENCH_SECONDS: String(DURATION_S),
+  });
+}
+
+/** Runs `script` with Node; the lines it prints as `RESULT <line>` are its figures, the rest is progress. */
+async function childBench(name: string, script: string, env: Record<string, string> = {}): Promise<string[]> {
+  const child = spawn(process.execPath, [script], {
     cwd: root,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines: string[] = [];
@@ -269,6 +288,6 @@ async function benchOperator(): Promise<string[]> {
     }
   });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) lines.push(`operator benchmark FAILED (exit ${code})`);
+  if (code !== 0) lines.push(`${name} benchmark FAILED (exit ${code})`);
   return lines;
 }
