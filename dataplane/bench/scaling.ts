@@ -22,10 +22,16 @@
  */
 import { join } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, startSink, waitFor, type Sink } from '@rudder/devkit';
+import {
+  checkSequences,
+  startEmbeddedPostgres,
+  startPacedLoad,
+  startSink,
+  waitFor,
+  type PacedLoad,
+  type Sink,
+} from '@rudder/devkit';
 import { dataPlaneEnv, writeWebhookConfig, type TestConfig } from '../test/support/harness.ts';
-import { startPacedLoad, type PacedLoad } from '../test/support/paced-load.ts';
-import { checkSequences } from '../test/support/sequence-check.ts';
 import { TenantCluster, type Handoff } from '../test/support/tenant-cluster.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');

@@ -1,9 +1,7 @@
 import { partitionOf } from '@rudder/common';
 import { computePartitionMap, type PartitionMap } from '@rudder/common/partition-map';
-import { waitFor } from '@rudder/devkit';
+import { checkSequences, startPacedLoad, waitFor, type PacedLoad, type SequenceReport } from '@rudder/devkit';
 import { Scenario } from './support/harness.ts';
-import { startPacedLoad, type PacedLoad } from './support/paced-load.ts';
-import { checkSequences, type SequenceReport } from './support/sequence-check.ts';
 import { TenantCluster, type Handoff, type LeaseRow } from './support/tenant-cluster.ts';
 
 /**

@@ -5,3 +5,5 @@ export * from './wait.ts';
 export * from './test-db.ts';
 export * from './sink.ts';
 export * from './services.ts';
+export * from './sequence-load.ts';
+export * from './sequence-check.ts';

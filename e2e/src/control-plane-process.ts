@@ -12,6 +12,8 @@ export interface ControlPlaneProcess {
   /** `http://127.0.0.1:<port>` */
   url: string;
   proc: LoggedProcess;
+  /** Its database: a fresh schema of the test Postgres (tests read what it stored). */
+  database: { url: string; schema: string };
   /** Calls its REST API; throws with the answer on a non-2xx status. */
   api<T = unknown>(method: string, path: string, token?: string, body?: unknown): Promise<T>;
   /** Stops it and drops its database schema. */
@@ -65,6 +67,7 @@ export async function startControlPlaneProcess(cluster: Cluster): Promise<Contro
   return {
     url,
     proc,
+    database: { url: db.url, schema: db.schema },
     async api<T>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
       const res = await fetch(url + path, {
         method,

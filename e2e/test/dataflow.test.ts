@@ -12,35 +12,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
-import { createTestSchema, freePort, startSink, waitFor, type Sink } from '@rudder/devkit';
+import { startSink, waitFor, type Sink } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
 import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
-import { spawnLogged, logTail, type LoggedProcess } from '../src/processes.ts';
+import { logTail } from '../src/processes.ts';
+import { startControlPlaneProcess, type ControlPlaneProcess } from '../src/control-plane-process.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let cluster: Cluster;
 let kubelet: ProcessKubelet;
 let operator: OperatorProcess;
-let controlPlane: LoggedProcess;
-let cpUrl: string;
+let controlPlane: ControlPlaneProcess;
 let sink: Sink;
 let db: pg.Pool;
-let schema: string;
-
-async function api<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
-  const res = await fetch(cpUrl + path, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
 
 beforeAll(async () => {
   cluster = await startCluster();
@@ -54,38 +39,8 @@ beforeAll(async () => {
   await cluster.kubectl(['create', 'namespace', 'rudder-system']);
   sink = await startSink();
 
-  const s = await createTestSchema('e2ecp');
-  schema = s.schema;
-  db = new pg.Pool({ connectionString: s.url, max: 2 });
-  const port = await freePort();
-  cpUrl = `http://127.0.0.1:${port}`;
-  const logFile = join(cluster.dir, 'controlplane.log');
-  controlPlane = spawnLogged('controlplane', process.execPath, ['controlplane/src/main.ts', 'serve'], {
-    cwd: ROOT,
-    logFile,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: s.url,
-      DATABASE_SCHEMA: s.schema,
-      REDIS_URL: process.env.RUDDER_TEST_REDIS_URL,
-      REDIS_PREFIX: `e2e-${randomBytes(4).toString('hex')}`,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      PUBLIC_URL: cpUrl,
-      KUBERNETES: 'kubeconfig',
-      KUBECONFIG: cluster.kubeconfigPath,
-      DATAPLANE_IMAGE: 'registry.test/rudder/dataplane:e2e',
-      SYSTEM_NAMESPACE: 'rudder-system',
-      LOG_LEVEL: 'debug',
-    },
-  });
-  await waitFor(`the control plane at ${cpUrl}`, async () => (await fetch(`${cpUrl}/health`)).ok, {
-    timeoutMs: 30_000,
-    intervalMs: 100,
-  }).catch((err: unknown) => {
-    throw new Error(`${String(err)}\n${logTail(logFile)}`);
-  });
+  controlPlane = await startControlPlaneProcess(cluster);
+  db = new pg.Pool({ connectionString: controlPlane.database.url, max: 2 });
   // Data-plane and Postgres pods run for real; the rest (none here) would be faked.
   kubelet = await startProcessKubelet(cluster, { run: () => 'process' });
   operator = await startOperatorProcess(cluster, 'op-dataflow');
@@ -94,29 +49,29 @@ beforeAll(async () => {
 afterAll(async () => {
   await operator?.stop('SIGTERM').catch(() => {});
   await kubelet?.stop();
-  await controlPlane?.stop(10_000);
   await db?.end();
+  await controlPlane?.stop();
   await sink?.close();
   await cluster?.stop();
 }, 90_000);
 
 describe('onboarding through the control plane, data through operator-made workloads', () => {
   it('creates the RudderInstance through the Kubernetes API, waits for Ready, and an event reaches the sink', async () => {
-    const login = await api<{ accessToken: string }>('POST', '/v1/auth/signup', undefined, {
+    const login = await controlPlane.api<{ accessToken: string }>('POST', '/v1/auth/signup', undefined, {
       email: 'owner@acme.test',
       password: 'correct horse battery staple',
       name: 'Owner',
     });
     const token = login.accessToken;
     const started = Date.now();
-    const { jobId } = await api<{ jobId: string }>('POST', '/v1/tenants', token, {
+    const { jobId } = await controlPlane.api<{ jobId: string }>('POST', '/v1/tenants', token, {
       id: 'acme',
       name: 'Acme',
     });
     const job = await waitFor(
       'the onboarding job to complete (instance Ready)',
       async () => {
-        const j = await api<{ state: string; error?: string; result?: unknown }>(
+        const j = await controlPlane.api<{ state: string; error?: string; result?: unknown }>(
           'GET',
           `/v1/jobs/${jobId}`,
           token,
@@ -127,7 +82,7 @@ describe('onboarding through the control plane, data through operator-made workl
       { timeoutMs: 180_000, intervalMs: 500 },
     ).catch((err: unknown) => {
       throw new Error(
-        `${String(err)}\n--- control plane:\n${logTail(controlPlane.logFile)}\n--- operator:\n${operator.logs().slice(-4000)}`,
+        `${String(err)}\n--- control plane:\n${logTail(controlPlane.proc.logFile)}\n--- operator:\n${operator.logs().slice(-4000)}`,
       );
     });
     console.log(`onboarding to Ready: ${Date.now() - started} ms`);
@@ -149,7 +104,7 @@ describe('onboarding through the control plane, data through operator-made workl
     expect(instance.spec).toMatchObject({
       tenantId: 'acme',
       controlPlane: {
-        url: cpUrl,
+        url: controlPlane.url,
         tokenSecretRef: { namespace: 'rudder-system', name: 'acme-dataplane-token', key: 'token' },
       },
       dataPlane: { image: 'registry.test/rudder/dataplane:e2e', replicas: 1, partitions: 64 },
@@ -169,26 +124,37 @@ describe('onboarding through the control plane, data through operator-made workl
     expect(dataplaneToken).toMatch(/^rdr_dp_/);
     const hash = createHash('sha256').update(dataplaneToken).digest();
     const stored = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${schema}.dataplane_tokens WHERE tenant_id = 'acme' AND token_hash = $1 AND revoked_at IS NULL`,
+      `SELECT count(*)::int AS n FROM ${controlPlane.database.schema}.dataplane_tokens WHERE tenant_id = 'acme' AND token_hash = $1 AND revoked_at IS NULL`,
       [hash],
     );
     expect(stored.rows[0]!.n).toBe(1);
-    expect(readFileSync(controlPlane.logFile, 'utf8')).not.toContain(dataplaneToken);
-    expect(await api('GET', '/v1/tenants/acme/instance', token)).toMatchObject({ status: 'ready' });
+    expect(readFileSync(controlPlane.proc.logFile, 'utf8')).not.toContain(dataplaneToken);
+    expect(await controlPlane.api('GET', '/v1/tenants/acme/instance', token)).toMatchObject({
+      status: 'ready',
+    });
 
     // A source, a webhook to the sink and their connection, through the API.
-    const ws = (await api<{ workspaces: { id: string }[] }>('GET', '/v1/tenants/acme/workspaces', token))
-      .workspaces[0]!.id;
+    const ws = (
+      await controlPlane.api<{ workspaces: { id: string }[] }>('GET', '/v1/tenants/acme/workspaces', token)
+    ).workspaces[0]!.id;
     const base = `/v1/tenants/acme/workspaces/${ws}`;
-    const source = await api<{ id: string; writeKey: string }>('POST', `${base}/sources`, token, {
-      name: 'web',
-    });
-    const destination = await api<{ id: string }>('POST', `${base}/destinations`, token, {
+    const source = await controlPlane.api<{ id: string; writeKey: string }>(
+      'POST',
+      `${base}/sources`,
+      token,
+      {
+        name: 'web',
+      },
+    );
+    const destination = await controlPlane.api<{ id: string }>('POST', `${base}/destinations`, token, {
       name: 'sink',
       type: 'webhook',
       config: { url: `${sink.url}/acme`, method: 'POST', batching: false },
     });
-    await api('POST', `${base}/connections`, token, { sourceId: source.id, destinationId: destination.id });
+    await controlPlane.api('POST', `${base}/connections`, token, {
+      sourceId: source.id,
+      destinationId: destination.id,
+    });
 
     // The gateway Service of the tenant namespace, served by a local data-plane process.
     const gateway = kubelet.serviceUrl('rudder-acme', 'gateway');

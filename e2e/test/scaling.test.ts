@@ -11,7 +11,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { startSink, waitFor, type Sink } from '@rudder/devkit';
+import {
+  checkSequences,
+  startPacedLoad,
+  startSink,
+  waitFor,
+  type PacedLoad,
+  type Sink,
+} from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
 import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from '../src/control-plane-process.ts';
@@ -24,8 +31,6 @@ import {
 } from '../src/handoff-timeline.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
 import { logTail } from '../src/processes.ts';
-import { checkSequences } from '../src/sequence-check.ts';
-import { startSequenceLoad, type SequenceLoad } from '../src/sequence-load.ts';
 import { WatchTimeline } from '../src/watch-timeline.ts';
 
 const CRD = new URL('../../crds/rudder.dev_rudderinstances.yaml', import.meta.url);
@@ -46,7 +51,7 @@ let sink: Sink;
 let core: k8s.CoreV1Api;
 let apps: k8s.AppsV1Api;
 let custom: k8s.CustomObjectsApi;
-let load: SequenceLoad | undefined;
+let load: PacedLoad | undefined;
 const timelines: { stop(): void }[] = [];
 
 async function kubectl(args: string[], input?: string): Promise<string> {
@@ -247,8 +252,11 @@ describe('scaling a tenant through the operator under load', () => {
 
     const prefix = `u${Date.now().toString(36)}-`;
     const loadStarted = Date.now();
-    load = startSequenceLoad({
-      url: gateway,
+    load = startPacedLoad({
+      urls: gateway,
+      maxInFlight: 64,
+      retryDelayMs: 100,
+      requestTimeoutMs: 10_000,
       writeKey: source.writeKey,
       users: USERS,
       eventsPerSecond: EVENTS_PER_SECOND,
@@ -321,7 +329,7 @@ describe('scaling a tenant through the operator under load', () => {
       if (second >= 0 && second < perSecond.length) perSecond[second]! += 1;
     }
     console.log(
-      `load: ${load.sent.size} events sent, ${acked.size} acknowledged, ${load.resent()} resent ` +
+      `load: ${load.sent.size} events sent, ${acked.size} acknowledged, ${load.resentEvents} resent ` +
         `(${JSON.stringify(load.outcomes())}); sink: ${report.arrivals} arrivals, ${report.unique} unique, ` +
         `${report.duplicates} duplicates, ${report.users} users over ${loadSeconds.toFixed(1)} s; ` +
         `sink deliveries/s min ${Math.min(...perSecond)} max ${Math.max(...perSecond)} ` +

@@ -3,7 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { createTestSchema, freePort, startSink, waitFor, type Sink, type SinkOptions } from '@rudder/devkit';
+import {
+  createTestSchema,
+  freePort,
+  startSink,
+  waitFor,
+  type SequencedEvent,
+  type Sink,
+  type SinkOptions,
+} from '@rudder/devkit';
 
 /**
  * Fault-test harness: the data plane as a child process (the program
@@ -242,10 +250,7 @@ export async function failedEvents(dp: ChildDataPlane): Promise<unknown[]> {
 // Load generator
 
 /** One event the generator sent, by messageId. */
-export interface SentEvent {
-  user: string;
-  seq: number;
-}
+export type SentEvent = SequencedEvent;
 
 /** How one request attempt ended. */
 export type Outcome = { kind: 'status'; status: number } | { kind: 'network'; code: string };

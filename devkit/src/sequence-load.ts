@@ -1,5 +1,10 @@
 import { Agent, request } from 'undici';
-import type { SentEvent } from './harness.ts';
+
+/** One event of a user's numbered sequence. */
+export interface SequencedEvent {
+  user: string;
+  seq: number;
+}
 
 /**
  * A load generator with a steady offered rate: many users, each sending its
@@ -9,8 +14,8 @@ import type { SentEvent } from './harness.ts';
  * go to the gateways round robin, paced to `eventsPerSecond`.
  */
 export interface PacedLoadOptions {
-  /** Gateway base URLs; requests are spread over them. */
-  urls: readonly string[];
+  /** Gateway base URLs, requests spread over them; or a function answering the URL for each request. */
+  urls: readonly string[] | (() => string);
   writeKey: string;
   /** Number of users; user ids are `${prefix}${i}`. */
   users: number;
@@ -29,9 +34,9 @@ export interface PacedLoadOptions {
 
 export interface PacedLoad {
   /** messageId -> event, for events whose request was answered 200. */
-  readonly acked: Map<string, SentEvent>;
+  readonly acked: Map<string, SequencedEvent>;
   /** messageId -> event, for every event sent at least once. */
-  readonly sent: Map<string, SentEvent>;
+  readonly sent: Map<string, SequencedEvent>;
   /**
    * messageIds sent again after an attempt that got no 200: the gateway may
    * have stored the first attempt anyway (an answer lost to a timeout), so
@@ -53,13 +58,14 @@ export interface PacedLoad {
 const TICK_MS = 5;
 
 export function startPacedLoad(options: PacedLoadOptions): PacedLoad {
+  const { urls } = options;
   const prefix = options.prefix ?? `u${Math.random().toString(36).slice(2, 7)}-`;
   const retryDelayMs = options.retryDelayMs ?? 50;
   const timeoutMs = options.requestTimeoutMs ?? 15_000;
   const auth = `Basic ${Buffer.from(`${options.writeKey}:`).toString('base64')}`;
   const agent = new Agent({ connections: options.maxInFlight, keepAliveTimeout: 4_000 });
-  const acked = new Map<string, SentEvent>();
-  const sent = new Map<string, SentEvent>();
+  const acked = new Map<string, SequencedEvent>();
+  const sent = new Map<string, SequencedEvent>();
   const outcomes: Record<string, number> = {};
   const perSecond: number[] = [];
   const users = Array.from({ length: options.users }, (_, i) => `${prefix}${i}`);
@@ -90,7 +96,7 @@ export function startPacedLoad(options: PacedLoadOptions): PacedLoad {
       timestamp: now,
     }));
     for (const e of batch) sent.set(e.messageId, { user, seq: e.properties.seq });
-    const url = options.urls[turn++ % options.urls.length]!;
+    const url = typeof urls === 'function' ? urls() : urls[turn++ % urls.length]!;
     let outcome: string;
     try {
       const res = await request(`${url}/v1/batch`, {

@@ -1,4 +1,4 @@
-import type { SentEvent } from './harness.ts';
+import type { SequencedEvent } from './sequence-load.ts';
 
 /**
  * The strict per-user check of a scaling run: a user's events are numbered
@@ -30,9 +30,9 @@ const MAX_LISTED = 20;
 
 /** Checks the sink's events, in arrival order, against what was sent and acknowledged. */
 export function checkSequences(
-  events: unknown[],
-  acked: ReadonlyMap<string, SentEvent>,
-  sent: ReadonlyMap<string, SentEvent>,
+  events: readonly unknown[],
+  acked: ReadonlyMap<string, SequencedEvent>,
+  sent: ReadonlyMap<string, SequencedEvent>,
 ): SequenceReport {
   const seen = new Set<string>();
   const expected = new Map<string, number>();
