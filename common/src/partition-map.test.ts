@@ -540,6 +540,65 @@ describe('planHandoff', () => {
     expect(restarting.progress.phase).toBe('HandingOff');
   });
 
+  it("does not take a dead incarnation's settled report for its restarted successor's", () => {
+    const map = computePartitionMap(undefined, P, 3);
+    const reports = allSettled(map, 3);
+    const at = (r: WorkerReport): number => Date.parse(r.at);
+    const startedBefore = new Map(reports.map((r, o) => [o, new Date(at(r) - 60_000).toISOString()]));
+    const input = (started: Map<number, string>, extra: WorkerReport[] = []): HandoffInput => ({
+      partitions: P,
+      desiredReplicas: 3,
+      published: map,
+      // worker-1 was killed and its container restarted; the new pod is already ready.
+      workerSet: { replicas: 3, readyReplicas: 3, started },
+      reports: [...reports, ...extra],
+    });
+    expect(planHandoff(input(startedBefore)).progress.phase).toBe('Settled');
+    // Its restarted process started after the dead one's last report: that report no longer counts.
+    const restartedAt = new Date(at(reports[2]!) + 1000).toISOString();
+    const restarted = new Map(startedBefore).set(1, restartedAt);
+    const plan = planHandoff(input(restarted));
+    expect(plan).toMatchObject({ publish: false, statefulSetReplicas: 3 });
+    expect(plan.progress).toMatchObject({
+      phase: 'HandingOff',
+      settledWorkers: 2,
+      movingPartitions: share(map, 1).length,
+    });
+    // Nor while no process of it runs at all.
+    const down = new Map(startedBefore);
+    down.delete(1);
+    expect(planHandoff(input(down)).progress).toMatchObject({ phase: 'HandingOff', settledWorkers: 2 });
+    // Its successor's report, once it holds its share again, settles it.
+    const successor = report(1, map.epoch, share(map, 1), {
+      incarnation: 'new',
+      at: new Date(Date.parse(restartedAt) + 500).toISOString(),
+    });
+    expect(planHandoff(input(restarted, [successor])).progress).toMatchObject({
+      phase: 'Settled',
+      settledWorkers: 3,
+      movingPartitions: 0,
+    });
+  });
+
+  it("does not let a leaving worker go on a dead incarnation's report", () => {
+    const map = computePartitionMap(computePartitionMap(undefined, P, 3), P, 2);
+    // worker-2 said it released everything, then crashed and was restarted before the StatefulSet shrank.
+    const released = report(2, map.epoch, []);
+    const later = new Date(Date.parse(released.at) + 1000).toISOString();
+    const input: HandoffInput = {
+      partitions: P,
+      desiredReplicas: 2,
+      published: map,
+      workerSet: { replicas: 3, readyReplicas: 3, started: new Map([[2, later]]) },
+      reports: [released],
+    };
+    expect(planHandoff(input).statefulSetReplicas).toBe(3);
+    expect(
+      planHandoff({ ...input, reports: [released, report(2, map.epoch, [], { at: later })] })
+        .statefulSetReplicas,
+    ).toBe(2);
+  });
+
   it('does not count workers joining the map as leaving ones while it waits for them', () => {
     // 5 -> 2 published, then 4 asked for while only three pods are ready.
     const two = computePartitionMap(computePartitionMap(undefined, P, 5), P, 2);

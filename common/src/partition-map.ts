@@ -159,6 +159,14 @@ export interface WorkerSet {
   replicas: number;
   /** `status.readyReplicas`. */
   readyReplicas: number;
+  /**
+   * When the running process of each worker pod started (ordinal -> ISO 8601
+   * time; Kubernetes gives a container's `startedAt` to the second), where
+   * known. A report written before its worker's process started comes from a
+   * dead incarnation, and one for an ordinal with no running process has no
+   * live writer: neither counts. Without it every latest report counts.
+   */
+  started?: ReadonlyMap<number, string>;
 }
 
 export interface HandoffInput {
@@ -232,16 +240,17 @@ export interface HandoffPlan {
  * - The first map (or one that was lost) is published at once for the
  *   workers that exist or will: nobody holds a partition to hand over.
  *
- * Of several reports for one ordinal the latest (`at`) counts; a report from
- * a previous incarnation stays until its successor reports, and it is only
- * taken at its word for the epoch it names. `Settled` also needs as many
- * ready pods as the map has workers, so a restarting worker whose
- * predecessor's report still says settled does not count.
+ * Of several reports for one ordinal the latest (`at`) counts. A crashed
+ * worker's last report stays in place until its successor writes one: when
+ * the pods' start times are known (`workerSet.started`) it no longer counts
+ * once the process that wrote it is gone, otherwise it is only taken at its
+ * word for the epoch it names. `Settled` also needs as many ready pods as the
+ * map has workers.
  */
 export function planHandoff(input: HandoffInput): HandoffPlan {
   const { partitions, desiredReplicas: desired, published, workerSet } = input;
   if (!Number.isInteger(desired) || desired < 0) throw new RangeError(`invalid replica count ${desired}`);
-  const reports = latestByOrdinal(input.reports);
+  const reports = latestByOrdinal(input.reports.filter((r) => isCurrent(r, workerSet?.started)));
 
   let mapReplicas = desired;
   if (published === undefined) mapReplicas = Math.min(desired, workerSet?.replicas ?? desired);
@@ -249,7 +258,7 @@ export function planHandoff(input: HandoffInput): HandoffPlan {
     mapReplicas = published.replicas;
   let map = computePartitionMap(published, partitions, mapReplicas);
   // Epochs only grow, whatever happened to the ConfigMap: workers and their leases remember later ones.
-  const floor = Math.max(input.lastEpoch ?? 0, ...[...reports.values()].map((r) => r.epoch));
+  const floor = Math.max(input.lastEpoch ?? 0, ...input.reports.map((r) => r.epoch));
   if (published === undefined ? map.epoch <= floor : map.epoch < floor) map = { ...map, epoch: floor + 1 };
   const publish = published === undefined || !sameMap(map, published);
 
@@ -326,6 +335,14 @@ function countMoving(map: PartitionMap, reports: Map<number, WorkerReport>, repl
     if (owner >= 0 ? !(held.get(owner)?.has(p) ?? false) : busy.has(p)) moving++;
   }
   return moving;
+}
+
+/** Written by the worker's running process, as far as `started` tells (see `WorkerSet.started`). */
+function isCurrent(report: WorkerReport, started: ReadonlyMap<number, string> | undefined): boolean {
+  if (started === undefined) return true;
+  const ordinal = ordinalOf(report.worker);
+  const since = ordinal === undefined ? undefined : started.get(ordinal);
+  return since !== undefined && (Date.parse(report.at) || 0) >= Date.parse(since);
 }
 
 function latestByOrdinal(reports: readonly WorkerReport[]): Map<number, WorkerReport> {

@@ -102,32 +102,38 @@ it('keeps every user in order and loses no acknowledged event while workers go 1
   let crash:
     { held: number[]; expiry: Map<number, number>; waitingJobs: number; incarnation: string } | undefined;
   handoffs.push(
-    await c.scaleTo(5, async ({ epoch }) => {
-      // Mid-handoff: a new worker is already trying to take a partition over.
-      await c.waitFor('a new owner to be acquiring', (reports) =>
-        [3, 4].some((o) => {
-          const r = reports.get(`worker-${o}`);
-          return r !== undefined && r.epoch === epoch && r.acquiring.length > 0;
-        }),
-      );
-      const last = (await c.reports()).get(`worker-${victim}`);
-      await c.crashWorker(victim);
-      mark(`worker-${victim} killed`);
-      // What it held when it died is what Postgres says: its leases stay until they expire.
-      const rows = (await c.leases()).filter((row) => row.owner?.startsWith(`worker-${victim}/`) && row.live);
-      const held = rows.map((row) => row.partition);
-      crash = {
-        held,
-        expiry: new Map(rows.map((row) => [row.partition, row.expiresAt!.getTime()])),
-        waitingJobs: await c.waitingJobs(held),
-        incarnation: last?.incarnation ?? '',
-      };
-      await c.startWorker(victim);
-      mark(`worker-${victim} restarted`);
-      await c.waitFor(`the restarted worker-${victim} to report`, (reports) => {
-        const r = reports.get(`worker-${victim}`);
-        return r !== undefined && r.incarnation !== crash!.incarnation;
-      });
+    await c.scaleTo(5, {
+      // Paused from just before the map moves, it cannot let go of its partitions: the handoff is certain to be
+      // under way (a new owner waiting for one of its leases) when it dies, however fast the machine is.
+      beforePublish: async () => c.pauseWorker(victim),
+      during: async ({ epoch }) => {
+        await c.waitFor('a new owner to be acquiring', (reports) =>
+          [3, 4].some((o) => {
+            const r = reports.get(`worker-${o}`);
+            return r !== undefined && r.epoch === epoch && r.acquiring.length > 0;
+          }),
+        );
+        const last = (await c.reports()).get(`worker-${victim}`);
+        await c.crashWorker(victim);
+        mark(`worker-${victim} killed`);
+        // What it held when it died is what Postgres says: its leases stay until they expire.
+        const rows = (await c.leases()).filter(
+          (row) => row.owner?.startsWith(`worker-${victim}/`) && row.live,
+        );
+        const held = rows.map((row) => row.partition);
+        crash = {
+          held,
+          expiry: new Map(rows.map((row) => [row.partition, row.expiresAt!.getTime()])),
+          waitingJobs: await c.waitingJobs(held),
+          incarnation: last?.incarnation ?? '',
+        };
+        await c.startWorker(victim);
+        mark(`worker-${victim} restarted`);
+        await c.waitFor(`the restarted worker-${victim} to report`, (reports) => {
+          const r = reports.get(`worker-${victim}`);
+          return r !== undefined && r.incarnation !== crash!.incarnation;
+        });
+      },
     }),
   );
   mark('5 workers settled');

@@ -1,5 +1,11 @@
 import type pg from 'pg';
-import { createDatasetTables, datasetTables, listDatasets, type QueueKind } from './datasets.ts';
+import {
+  createDatasetTables,
+  datasetTables,
+  isUndefinedTable,
+  listDatasets,
+  type QueueKind,
+} from './datasets.ts';
 import { GATEWAY_WRITE_LOCK } from './gateway-writer.ts';
 import { inTransaction } from '@rudder/common/pg';
 import { archiveDataset, expireArchives, measureArchives } from './archives.ts';
@@ -157,10 +163,16 @@ export async function datasetSizes(pool: pg.Pool): Promise<{ table: string; rows
   for (const kind of ['gw', 'rt'] as const) {
     for (const idx of await listDatasets(pool, kind)) {
       const { jobs } = datasetTables(kind, idx);
-      const r = await pool.query<{ rows: number; bytes: number }>(
-        `SELECT (SELECT count(*) FROM ${jobs})::bigint AS rows, pg_total_relation_size('${jobs}'::regclass)::bigint AS bytes`,
-      );
-      out.push({ table: jobs, rows: r.rows[0]!.rows, bytes: r.rows[0]!.bytes });
+      const r = await pool
+        .query<{ rows: number; bytes: number }>(
+          `SELECT (SELECT count(*) FROM ${jobs})::bigint AS rows, pg_total_relation_size('${jobs}'::regclass)::bigint AS bytes`,
+        )
+        .catch((err: unknown) => {
+          // Another process's maintenance dropped it since the list was read: it has no size to report.
+          if (isUndefinedTable(err)) return undefined;
+          throw err;
+        });
+      if (r) out.push({ table: jobs, rows: r.rows[0]!.rows, bytes: r.rows[0]!.bytes });
     }
   }
   return out;

@@ -25,6 +25,12 @@ export interface TenantClusterOptions {
   leaseSeconds: number;
 }
 
+/** Faults `TenantCluster.scaleTo` injects around the publication of the new map. */
+export interface HandoffFaults {
+  beforePublish?: (handoff: { epoch: number }) => Promise<void>;
+  during?: (handoff: { epoch: number }) => Promise<void>;
+}
+
 /** The timeline of one replica change, in ms since the map was published. */
 export interface Handoff {
   from: number;
@@ -65,6 +71,8 @@ export class TenantCluster {
   readonly gateways: ChildDataPlane[] = [];
   /** Running worker processes by ordinal. */
   readonly workers = new Map<number, ChildDataPlane>();
+  /** When each running worker's process started, as a pod's container status tells the operator. */
+  private readonly started = new Map<number, string>();
   /** The map last published. */
   map: PartitionMap | undefined;
   /** The worker StatefulSet's `spec.replicas` as this harness plays it: ordinals `0..setReplicas-1` should run. */
@@ -105,8 +113,10 @@ export class TenantCluster {
       PARTITION_MAP_DIR: this.dir,
       PARTITION_LEASE_SECONDS: String(this.o.leaseSeconds),
     });
+    const startedAt = new Date().toISOString();
     const worker = await this.spawn(env, 'admin');
     this.workers.set(ordinal, worker);
+    this.started.set(ordinal, startedAt);
     return worker;
   }
 
@@ -121,7 +131,12 @@ export class TenantCluster {
     await Promise.all(range(0, replicas).map((o) => this.startWorker(o)));
   }
 
-  /** `kill -9` of a worker; resolves once it is gone. */
+  /** SIGSTOP: the worker stays alive but does nothing (no renewals, no releases) until killed or continued. */
+  pauseWorker(ordinal: number): void {
+    this.worker(ordinal).kill('SIGSTOP');
+  }
+
+  /** `kill -9` of a worker (paused or not); resolves once it is gone. */
   async crashWorker(ordinal: number): Promise<void> {
     const worker = this.worker(ordinal);
     worker.kill('SIGKILL');
@@ -224,15 +239,13 @@ export class TenantCluster {
   /**
    * Changes the replica count the way the operator does: reconcile steps of
    * `planHandoff` (the operator's own sequencing) applied to processes, until
-   * the handoff has settled. `during` runs right after the map is published,
-   * concurrently with the steps (to inject a fault mid-handoff); the handoff
-   * counts as settled only once it has finished too.
+   * the handoff has settled. To inject a fault mid-handoff, `faults.beforePublish`
+   * runs right before the new map is written, and `faults.during` right after,
+   * concurrently with the steps; the handoff counts as settled only once it has
+   * finished too.
    */
-  async scaleTo(
-    replicas: number,
-    during?: (handoff: { epoch: number }) => Promise<void>,
-    timeoutMs = 45_000,
-  ): Promise<Handoff> {
+  async scaleTo(replicas: number, faults: HandoffFaults = {}, timeoutMs = 45_000): Promise<Handoff> {
+    const { beforePublish, during } = faults;
     const from = this.setReplicas;
     const before = this.map;
     let publishedAt: number | undefined;
@@ -250,7 +263,7 @@ export class TenantCluster {
         desiredReplicas: replicas,
         published: this.map,
         lastEpoch: this.map?.epoch,
-        workerSet: { replicas: this.setReplicas, readyReplicas: this.workers.size },
+        workerSet: { replicas: this.setReplicas, readyReplicas: this.workers.size, started: this.started },
         reports: [...reports.values()],
       });
       if (plan.statefulSetReplicas > this.setReplicas) {
@@ -268,6 +281,7 @@ export class TenantCluster {
         continue;
       }
       if (plan.publish) {
+        await beforePublish?.({ epoch: plan.map.epoch });
         publishedAt = await this.publish(plan.map);
         if (during) {
           const epoch = plan.map.epoch;
@@ -370,6 +384,7 @@ export class TenantCluster {
   private retire(ordinal: number): void {
     const worker = this.worker(ordinal);
     this.workers.delete(ordinal);
+    this.started.delete(ordinal);
     this.stopped.push(worker);
   }
 
