@@ -317,6 +317,7 @@ async function startOwnership(
     partitions,
     leaseMs: settings.leaseMs,
     acquirePollMs: settings.acquirePollMs,
+    reportIntervalMs: settings.reportIntervalMs,
     logger: deps.logger,
     metrics: deps.metrics,
     onGained: deps.onGained,

@@ -77,6 +77,7 @@ describe('partition ownership', () => {
       source: { kind: 'static' },
       leaseMs: 10_000,
       acquirePollMs: 200,
+      reportIntervalMs: 5_000,
     });
   });
 
@@ -89,6 +90,7 @@ describe('partition ownership', () => {
       PARTITION_MAP_DIR: '/maps',
       PARTITION_LEASE_SECONDS: '1.5',
       PARTITION_ACQUIRE_POLL_MS: '50',
+      PARTITION_REPORT_INTERVAL_MS: '1000',
     });
     expect(file.ownership).toEqual({
       workerId: 'w-a',
@@ -96,6 +98,7 @@ describe('partition ownership', () => {
       source: { kind: 'file', dir: '/maps' },
       leaseMs: 1_500,
       acquirePollMs: 50,
+      reportIntervalMs: 1_000,
     });
     const kube = loadConfig({
       ...base,

@@ -83,6 +83,8 @@ const envSchema = z
     POD_NAMESPACE: z.string().min(1).optional(),
     PARTITION_LEASE_SECONDS: z.coerce.number().min(0.5).max(3600).default(10),
     PARTITION_ACQUIRE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(200),
+    /** How often a worker rewrites its report when nothing changed (a change is reported at once). */
+    PARTITION_REPORT_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(5_000),
   })
   .superRefine((e, ctx) => {
     const issue = (message: string): void => ctx.addIssue({ code: 'custom', message });
@@ -177,6 +179,7 @@ export interface OwnershipSettings {
   source: { kind: 'static' } | { kind: 'file'; dir: string } | { kind: 'kubernetes'; namespace: string };
   leaseMs: number;
   acquirePollMs: number;
+  reportIntervalMs: number;
 }
 
 /** The control plane this data plane pulls its config and replays from. */
@@ -250,6 +253,7 @@ function ownershipOf(e: Env): OwnershipSettings {
           : { kind: 'static' },
     leaseMs: Math.round(e.PARTITION_LEASE_SECONDS * 1000),
     acquirePollMs: e.PARTITION_ACQUIRE_POLL_MS,
+    reportIntervalMs: e.PARTITION_REPORT_INTERVAL_MS,
   };
 }
 

@@ -35,7 +35,7 @@ export interface OwnershipManagerOptions {
   leaseMs: number;
   /** How often partitions assigned but not held are tried (`PARTITION_ACQUIRE_POLL_MS`). */
   acquirePollMs: number;
-  /** How often the report is written when nothing changes. */
+  /** How often the report is written when nothing changes (`PARTITION_REPORT_INTERVAL_MS`, default 5 s). */
   reportIntervalMs?: number;
   logger: Logger;
   metrics: OwnershipMetrics;
