@@ -65,9 +65,9 @@ bench: ## Run the benchmarks and print figures
 	@scripts/kube-bins.sh >/dev/null
 	@$(ENV) && node devkit/src/bench.ts
 
-generate: ## Regenerate code from its source of truth (RudderInstance types and the chart's CRD copy from crds/)
+generate: ## Regenerate code from its source of truth (RudderInstance types and the chart's CRD copies from crds/)
 	@$(SETUP)
-	@$(ENV) && node devkit/src/gen/crd-types.ts && cp crds/rudder.dev_rudderinstances.yaml charts/rudder/crds/
+	@$(ENV) && node devkit/src/gen/crd-types.ts && cp crds/rudder.dev_*.yaml charts/rudder/crds/
 
 clean: ## Remove .data (local databases, Redis data, the dev write key)
 	rm -rf .data

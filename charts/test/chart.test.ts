@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -275,6 +275,17 @@ describe('the rudder chart', () => {
         .flatMap((r) => r.verbs);
     expect(verbs('rudder.dev', 'rudderinstances')).not.toContain('create');
     expect(verbs('', 'persistentvolumeclaims')).toEqual(['get', 'list', 'watch']);
+    // Worker autoscaling: the pool (its status, never its scale: the HPA controller's role scales it) and the HPA.
+    expect(verbs('rudder.dev', 'workerpools')).toEqual(['get', 'list', 'watch', 'create', 'patch', 'delete']);
+    expect(verbs('rudder.dev', 'workerpools/status')).toEqual(['patch']);
+    expect(verbs('rudder.dev', 'workerpools/scale')).toEqual([]);
+    expect(verbs('autoscaling', 'horizontalpodautoscalers')).toEqual([
+      'list',
+      'watch',
+      'create',
+      'patch',
+      'delete',
+    ]);
     // The operator writes Roles granting configmaps get/list/watch: it must hold them itself.
     expect(verbs('', 'configmaps')).toEqual(expect.arrayContaining(['get', 'list', 'watch']));
     expect(find(objects, 'Role', 't-rudder-operator').rules).toEqual([
@@ -288,13 +299,20 @@ describe('the rudder chart', () => {
     ]);
   });
 
-  test("ships the repository's CRD byte for byte", async () => {
-    const file = 'rudder.dev_rudderinstances.yaml';
-    const [inChart, inRepo] = await Promise.all([
-      readFile(join(chart, 'crds', file)),
-      readFile(join(root, 'crds', file)),
-    ]);
-    expect(inChart.equals(inRepo)).toBe(true);
+  test.each(['rudder.dev_rudderinstances.yaml', 'rudder.dev_workerpools.yaml'])(
+    "ships the repository's CRD byte for byte (%s)",
+    async (file) => {
+      const [inChart, inRepo] = await Promise.all([
+        readFile(join(chart, 'crds', file)),
+        readFile(join(root, 'crds', file)),
+      ]);
+      expect(inChart.equals(inRepo)).toBe(true);
+    },
+  );
+
+  test('ships no CRD the repository does not have', async () => {
+    const [inChart, inRepo] = await Promise.all([readdir(join(chart, 'crds')), readdir(join(root, 'crds'))]);
+    expect(inChart.sort()).toEqual(inRepo.filter((f) => f.endsWith('.yaml')).sort());
   });
 
   test('rejects values the schema does not allow', async () => {

@@ -64,9 +64,10 @@ export interface DataPlaneSpec {
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   /**
-   * Worker replicas; each owns a share of the partitions. The scale subresource sets this.
+   * Worker replicas; each owns a share of the partitions. The scale subresource sets this. With autoscaling, only the WorkerPool's starting count: scale the WorkerPool instead.
    */
   replicas?: number;
+  autoscaling?: AutoscalingSpec;
   /**
    * Gateway (ingestion) replicas; stateless.
    */
@@ -78,6 +79,23 @@ export interface DataPlaneSpec {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
   gatewayResources?: Resources;
   workerResources?: Resources;
+}
+/**
+ * Worker autoscaling. When set, the operator keeps a WorkerPool `worker` (a namespaced scale target) and a HorizontalPodAutoscaler `worker` for it in the tenant namespace, and the worker count follows the pool's spec.replicas, clamped to these bounds, through the partition handoff. replicas is then only the pool's starting count. Removing it deletes both objects and the count is replicas again.
+ */
+export interface AutoscalingSpec {
+  /**
+   * The fewest workers the autoscaler (or kubectl scale workerpool) may ask for.
+   */
+  minReplicas?: number;
+  /**
+   * The most workers the autoscaler (or kubectl scale workerpool) may ask for.
+   */
+  maxReplicas: number;
+  /**
+   * The HPA's target average CPU use of the worker pods, in percent of their CPU request.
+   */
+  targetCPUUtilizationPercentage?: number;
 }
 /**
  * Requests and limits of a container (the operator's defaults apply when unset).
@@ -149,6 +167,14 @@ export interface RudderInstanceStatus {
    */
   replicas?: number;
   readyReplicas?: number;
+  /**
+   * The worker count the operator is moving the workers to: spec.dataPlane.replicas, or with autoscaling the WorkerPool's spec.replicas clamped to the autoscaling bounds.
+   */
+  desiredReplicas?: number;
+  /**
+   * Where desiredReplicas comes from, Spec (spec.dataPlane.replicas) or WorkerPool (the autoscaler).
+   */
+  replicasSource?: 'Spec' | 'WorkerPool';
   gatewayReadyReplicas?: number;
   selector?: string;
   ingestEndpoint?: string;
@@ -279,10 +305,49 @@ export const RUDDER_INSTANCE_SCHEMA: unknown = {
               type: 'integer',
               format: 'int32',
               description:
-                'Worker replicas; each owns a share of the partitions. The scale subresource sets this.',
+                "Worker replicas; each owns a share of the partitions. The scale subresource sets this. With autoscaling, only the WorkerPool's starting count: scale the WorkerPool instead.",
               minimum: 0,
               maximum: 128,
               default: 1,
+            },
+            autoscaling: {
+              type: 'object',
+              title: 'AutoscalingSpec',
+              description:
+                "Worker autoscaling. When set, the operator keeps a WorkerPool `worker` (a namespaced scale target) and a HorizontalPodAutoscaler `worker` for it in the tenant namespace, and the worker count follows the pool's spec.replicas, clamped to these bounds, through the partition handoff. replicas is then only the pool's starting count. Removing it deletes both objects and the count is replicas again.",
+              required: ['maxReplicas'],
+              'x-kubernetes-validations': [
+                {
+                  rule: '!has(self.minReplicas) || self.minReplicas <= self.maxReplicas',
+                  message: 'autoscaling.minReplicas must not be greater than autoscaling.maxReplicas',
+                },
+              ],
+              properties: {
+                minReplicas: {
+                  type: 'integer',
+                  format: 'int32',
+                  description: 'The fewest workers the autoscaler (or kubectl scale workerpool) may ask for.',
+                  minimum: 1,
+                  maximum: 128,
+                  default: 1,
+                },
+                maxReplicas: {
+                  type: 'integer',
+                  format: 'int32',
+                  description: 'The most workers the autoscaler (or kubectl scale workerpool) may ask for.',
+                  minimum: 1,
+                  maximum: 128,
+                },
+                targetCPUUtilizationPercentage: {
+                  type: 'integer',
+                  format: 'int32',
+                  description:
+                    "The HPA's target average CPU use of the worker pods, in percent of their CPU request.",
+                  minimum: 1,
+                  maximum: 1000,
+                  default: 70,
+                },
+              },
             },
             gatewayReplicas: {
               type: 'integer',
@@ -556,6 +621,18 @@ export const RUDDER_INSTANCE_SCHEMA: unknown = {
             "Worker pods that exist now (the worker StatefulSet's status.replicas), which the scale subresource reports to kubectl and autoscalers. During a scale-down it stays above spec.dataPlane.replicas until the leaving workers have released their partitions.",
         },
         readyReplicas: { type: 'integer', format: 'int32' },
+        desiredReplicas: {
+          type: 'integer',
+          format: 'int32',
+          description:
+            "The worker count the operator is moving the workers to: spec.dataPlane.replicas, or with autoscaling the WorkerPool's spec.replicas clamped to the autoscaling bounds.",
+        },
+        replicasSource: {
+          type: 'string',
+          description:
+            'Where desiredReplicas comes from, Spec (spec.dataPlane.replicas) or WorkerPool (the autoscaler).',
+          enum: ['Spec', 'WorkerPool'],
+        },
         gatewayReadyReplicas: { type: 'integer', format: 'int32' },
         selector: { type: 'string' },
         ingestEndpoint: { type: 'string' },

@@ -30,6 +30,16 @@ describe('defaultedSpec', () => {
     expect(input).toEqual(minimal);
   });
 
+  it('fills the autoscaling defaults only when autoscaling is set', () => {
+    expect(defaultedSpec(minimal).dataPlane.autoscaling).toBeUndefined();
+    const spec = defaultedSpec({ ...minimal, dataPlane: { image: 'x', autoscaling: { maxReplicas: 4 } } });
+    expect(spec.dataPlane.autoscaling).toEqual({
+      minReplicas: 1,
+      maxReplicas: 4,
+      targetCPUUtilizationPercentage: 70,
+    });
+  });
+
   it('does not invent optional objects that have no default', () => {
     const spec = defaultedSpec(minimal);
     expect(spec.ingress).toBeUndefined();

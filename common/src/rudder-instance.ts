@@ -3,7 +3,11 @@
  * see rudder-instance.gen.ts) and the defaulting the API server applies, for
  * code that builds or reads instances without a cluster.
  */
-import { RUDDER_INSTANCE_SCHEMA, type RudderInstanceSpec } from './rudder-instance.gen.ts';
+import {
+  RUDDER_INSTANCE_SCHEMA,
+  type AutoscalingSpec,
+  type RudderInstanceSpec,
+} from './rudder-instance.gen.ts';
 
 export * from './rudder-instance.gen.ts';
 
@@ -53,7 +57,7 @@ export type DefaultedSpec = RudderInstanceSpec & {
         RudderInstanceSpec['dataPlane'],
         'imagePullPolicy' | 'replicas' | 'gatewayReplicas' | 'partitions' | 'logLevel'
       >
-    >;
+    > & { autoscaling?: Required<AutoscalingSpec> };
   quota: DeepRequired<NonNullable<RudderInstanceSpec['quota']>>;
 };
 

@@ -117,6 +117,10 @@ export async function startLocalControlPlane(binDir: string, dir: string): Promi
       '--secure-port=0', // nothing to serve: readiness is the `default` ServiceAccount appearing
       '--kube-api-qps=500', // the defaults (20/30) throttle throughput tests with many pods
       '--kube-api-burst=1000',
+      // Test clusters only: the HPA controller looks at each HPA every second instead of every 15 s, so
+      // autoscaling tests wait on its decisions for seconds (its discovery of a new CRD still refreshes
+      // every 30 s, on a timer no flag changes).
+      '--horizontal-pod-autoscaler-sync-period=1s',
       '--profiling=false',
     ]);
     await waitForProcess([etcd, apiserver, kcm], 'did not create the default ServiceAccount', async () => {

@@ -38,6 +38,13 @@ const OWNED: { apiVersion: string; kind: string; path: string }[] = [
     kind: 'RoleBinding',
     path: '/apis/rbac.authorization.k8s.io/v1/rolebindings',
   },
+  // With autoscaling: the HPA writes the WorkerPool's spec.replicas, and that change must start the handoff.
+  { apiVersion: 'rudder.dev/v1alpha1', kind: 'WorkerPool', path: '/apis/rudder.dev/v1alpha1/workerpools' },
+  {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    path: '/apis/autoscaling/v2/horizontalpodautoscalers',
+  },
 ];
 const OWNED_SELECTOR = `app.kubernetes.io/managed-by=${FIELD_MANAGER}`;
 /** The control plane labels the token Secrets it writes; a rotated token must reach the tenant's pods. */

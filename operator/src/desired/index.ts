@@ -17,6 +17,7 @@ import { postgresObjects } from './postgres.ts';
 import { rbacObjects } from './rbac.ts';
 import { configHash, secretObjects, type DesiredSecrets } from './secrets.ts';
 import { workerDisruptionBudget, workerService, workerStatefulSet } from './worker.ts';
+import { autoscalingObjects } from './worker-pool.ts';
 
 export {
   CONFIG_HASH_ANNOTATION,
@@ -42,6 +43,17 @@ export {
 } from './partition-map-config.ts';
 export { GATEWAY_NAME } from './gateway.ts';
 export { WORKER_NAME } from './worker.ts';
+export {
+  WORKER_POOL_NAME,
+  WORKER_POOL_RESOURCE,
+  desiredWorkers,
+  workerPoolSeed,
+  workerPoolStatus,
+  type DesiredWorkers,
+  type ReplicasSource,
+  type WorkerPool,
+  type WorkerPoolStatus,
+} from './worker-pool.ts';
 export { POSTGRES_NAME } from './postgres.ts';
 export { DEFAULT_CONTROL_PLANE_POD_SELECTOR } from './network-policies.ts';
 export { toManifest } from './manifest.ts';
@@ -55,8 +67,9 @@ export interface DesiredInput {
   /** The map the workers should see, from the caller's handoff plan (see planHandoff). */
   partitionMap: PartitionMap;
   /**
-   * The worker StatefulSet's replicas from the same plan, which lag the spec
-   * while partitions are handed over; spec.dataPlane.replicas when unset.
+   * The worker StatefulSet's replicas from the same plan, which lag the
+   * desired count (see desiredWorkers) while partitions are handed over;
+   * spec.dataPlane.replicas when unset.
    */
   workerReplicas?: number | undefined;
   /** Where the operator and the control plane run, for NetworkPolicy peers. */
@@ -75,7 +88,9 @@ export interface DesiredInput {
 /**
  * Every object the instance should have, in the order to apply them: the
  * Namespace, then its guardrails, identity, secrets and config, then the
- * database, Services, workloads, disruption budgets and the Ingress.
+ * database, Services, workloads, disruption budgets, the worker autoscaling
+ * (WorkerPool and HorizontalPodAutoscaler, with spec.dataPlane.autoscaling)
+ * and the Ingress.
  * Throws MissingSecretError when an external database's URL is missing.
  */
 export function desiredObjects(input: DesiredInput): KubernetesObject[] {
@@ -109,6 +124,7 @@ export function desiredObjects(input: DesiredInput): KubernetesObject[] {
     workerStatefulSet(owner, spec, hash, input.workerReplicas ?? spec.dataPlane.replicas),
     gatewayDisruptionBudget(owner),
     workerDisruptionBudget(owner),
+    ...autoscalingObjects(owner, spec),
     ...gatewayIngress(owner, spec),
   ];
 }

@@ -4,6 +4,7 @@ import {
   type RudderInstance,
   type RudderInstanceStatus,
 } from '@rudder/common/rudder-instance';
+import { WORKER_POOL_RESOURCE as P, type WorkerPool, type WorkerPoolStatus } from '../desired/worker-pool.ts';
 
 const R = RUDDER_INSTANCE_RESOURCE;
 
@@ -11,7 +12,7 @@ const R = RUDDER_INSTANCE_RESOURCE;
  * The Kubernetes calls the reconciler makes, in one place: reads of the
  * instance and of the Secrets/ConfigMaps it depends on, server-side apply of
  * the desired objects and of the status, finalizer updates and namespace
- * deletion. Every write names the operator's field manager.
+ * deletion, and the WorkerPool's creation, status and removal. Every write names the operator's field manager.
  */
 export class ClusterApi {
   private readonly lib: typeof k8s;
@@ -19,6 +20,7 @@ export class ClusterApi {
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly discovery: k8s.DiscoveryV1Api;
+  private readonly autoscaling: k8s.AutoscalingV2Api;
   private readonly fieldManager: string;
   private readonly applyHeader: k8s.ConfigurationOptions;
   private readonly mergeHeader: k8s.ConfigurationOptions;
@@ -29,6 +31,7 @@ export class ClusterApi {
     this.core = kc.makeApiClient(lib.CoreV1Api);
     this.custom = kc.makeApiClient(lib.CustomObjectsApi);
     this.discovery = kc.makeApiClient(lib.DiscoveryV1Api);
+    this.autoscaling = kc.makeApiClient(lib.AutoscalingV2Api);
     this.fieldManager = fieldManager;
     this.applyHeader = lib.setHeaderOptions('Content-Type', lib.PatchStrategy.ServerSideApply);
     this.mergeHeader = lib.setHeaderOptions('Content-Type', lib.PatchStrategy.MergePatch);
@@ -152,7 +155,61 @@ export class ClusterApi {
     }
   }
 
+  /** The WorkerPool, or undefined when it (or its CRD) does not exist. */
+  async readWorkerPool(namespace: string, name: string): Promise<WorkerPool | undefined> {
+    try {
+      return (await this.custom.getNamespacedCustomObject({ ...poolRef, namespace, name })) as WorkerPool;
+    } catch (err) {
+      if (this.isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a missing WorkerPool with its starting spec.replicas (a create,
+   * not an apply: the operator's applies then leave the field to the HPA);
+   * one that appeared meanwhile is left as it is.
+   */
+  async createWorkerPool(pool: WorkerPool): Promise<void> {
+    try {
+      await this.custom.createNamespacedCustomObject({
+        ...poolRef,
+        namespace: pool.metadata.namespace!,
+        body: pool,
+        fieldManager: this.fieldManager,
+      });
+    } catch (err) {
+      if (!this.isConflict(err)) throw err;
+    }
+  }
+
+  /** Applies the WorkerPool's status subresource (the operator owns all of it). */
+  async applyWorkerPoolStatus(namespace: string, name: string, status: WorkerPoolStatus): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus(
+      {
+        ...poolRef,
+        namespace,
+        name,
+        body: { apiVersion: `${P.group}/${P.version}`, kind: P.kind, metadata: { name, namespace }, status },
+        fieldManager: this.fieldManager,
+        force: true,
+      },
+      this.applyHeader,
+    );
+  }
+
+  /** Deletes the HorizontalPodAutoscaler, then the WorkerPool, of that name; what is gone already is fine. */
+  async deleteAutoscaling(namespace: string, name: string): Promise<void> {
+    const gone = (err: unknown): void => {
+      if (!this.isNotFound(err)) throw err;
+    };
+    await this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ namespace, name }).catch(gone);
+    await this.custom.deleteNamespacedCustomObject({ ...poolRef, namespace, name }).catch(gone);
+  }
+
   private ref(): { group: string; version: string; plural: string } {
     return { group: R.group, version: R.version, plural: R.plural };
   }
 }
+
+const poolRef = { group: P.group, version: P.version, plural: P.plural };

@@ -14,11 +14,14 @@ import {
   PARTITION_MAP_KEY,
   PARTITION_STATUS_CONFIGMAP,
   WORKER_NAME,
+  WORKER_POOL_NAME,
   desiredObjects,
   ingestEndpoint,
   tenantNamespace,
   workerSelector,
   type DesiredInput,
+  type DesiredWorkers,
+  type WorkerPool,
 } from '../desired/index.ts';
 import {
   parsePartitionMap,
@@ -34,6 +37,7 @@ import type { EventRecorder, EventTarget } from '../kube/events.ts';
 import type { WorkerSetReader } from '../kube/partition-api.ts';
 import { computeStatus, readyCondition, sameStatus } from '../status/conditions.ts';
 import { handoffEvents, partitionMapStatus, type HandoffEvent } from '../status/handoff.ts';
+import { syncWorkerPool, workerCount, workerPoolEvent } from './worker-pool.ts';
 import { workloadStates } from './workloads.ts';
 
 /** Held on every RudderInstance until its namespace is gone. */
@@ -59,6 +63,12 @@ interface Gathered {
   input: DesiredInput;
   plan: HandoffPlan;
   published: PartitionMap | undefined;
+  /** The worker count the plan moves to, and where it comes from. */
+  desired: DesiredWorkers;
+  /** The WorkerPool before the apply; undefined when it does not exist. */
+  pool: WorkerPool | undefined;
+  /** With autoscaling and no pool: the pool to create, at its starting count. */
+  seed: WorkerPool | undefined;
 }
 
 /**
@@ -101,6 +111,10 @@ export class Reconciler {
       selector: workerSelector(name),
       ingestEndpoint: ingestEndpoint(spec),
       replicas: instance.status?.replicas ?? 0,
+      ...(instance.status?.desiredReplicas !== undefined
+        ? { desiredReplicas: instance.status.desiredReplicas }
+        : {}),
+      ...(instance.status?.replicasSource ? { replicasSource: instance.status.replicasSource } : {}),
       ...(instance.status?.partitionMap ? { partitionMap: instance.status.partitionMap } : {}),
     };
     const generation = instance.metadata?.generation ?? 0;
@@ -116,27 +130,37 @@ export class Reconciler {
     const started = Date.now();
     let status: RudderInstanceStatus;
     let plan: HandoffPlan;
-    let events: HandoffEvent[];
+    let events: (HandoffEvent | NonNullable<ReturnType<typeof workerPoolEvent>>)[];
     try {
       const gathered = await this.gather(instance, spec, namespace);
+      const { desired, pool, seed } = gathered;
       plan = gathered.plan;
-      const applied = await this.applyAll(desiredObjects(gathered.input), target, started);
+      // A missing WorkerPool is created with its starting count; every apply after that leaves the count alone.
+      const applied = await this.applyAll(desiredObjects(gathered.input), target, started, seed);
       const workloads = workloadStates(applied, spec, plan.statefulSetReplicas);
       const worker = applied.find((o) => o.kind === 'StatefulSet' && o.metadata?.name === WORKER_NAME) as
         k8s.V1StatefulSet | undefined;
+      // The worker pods that exist: what the scale subresources show kubectl and an HPA.
+      const workerPods = worker?.status?.replicas ?? 0;
+      await syncWorkerPool(this.d.api, { namespace, instanceName: name, spec, pool, workerPods });
       const now = this.now();
       status = statusOf({
         base: {
           ...base,
-          // The worker pods that exist: what the scale subresource shows kubectl and an HPA.
-          replicas: worker?.status?.replicas ?? 0,
+          replicas: workerPods,
+          desiredReplicas: desired.replicas,
+          replicasSource: desired.source,
           partitionMap: partitionMapStatus(previous?.partitionMap, plan, now),
         },
         workloads,
         handoff: plan.progress,
         now,
       });
-      events = handoffEvents(previous?.partitionMap, gathered.published, plan, status.partitionMap!);
+      const scaled = workerPoolEvent(previous, desired, spec, namespace, pool);
+      events = [
+        ...(scaled ? [scaled] : []),
+        ...handoffEvents(previous?.partitionMap, gathered.published, plan, status.partitionMap!),
+      ];
     } catch (err) {
       const error = toReconcileError(err, `reconciling RudderInstance ${name}`);
       await this.writeStatus(
@@ -203,17 +227,21 @@ export class Reconciler {
     }
     // Generated once and kept: a namespace that exists already has them.
     const exists = owner !== null;
-    const [credentials, admin, mapData, reportData, workerSet] = await Promise.all([
+    const [credentials, admin, mapData, reportData, workerSet, pool] = await Promise.all([
       exists ? this.d.api.readSecret(namespace, 'postgres-credentials') : undefined,
       exists ? this.d.api.readSecret(namespace, 'admin-token') : undefined,
       exists ? this.d.api.readConfigMap(namespace, PARTITION_MAP_CONFIGMAP) : undefined,
       exists ? this.d.api.readConfigMap(namespace, PARTITION_STATUS_CONFIGMAP) : undefined,
       exists ? this.d.workerSets.readWorkerSet(namespace, WORKER_NAME) : undefined,
+      // Read without autoscaling too: a pool left from when it was set is deleted.
+      exists ? this.d.api.readWorkerPool(namespace, WORKER_POOL_NAME) : undefined,
     ]);
     const published = parsePartitionMap(mapData?.[PARTITION_MAP_KEY]);
+    // With autoscaling, the count the HPA wrote to the WorkerPool; the handoff below gets there step by step.
+    const { desired, seed } = workerCount(instance, spec, pool);
     const plan = planHandoff({
       partitions: spec.dataPlane.partitions,
-      desiredReplicas: spec.dataPlane.replicas,
+      desiredReplicas: desired.replicas,
       published,
       lastEpoch: instance.status?.partitionMap?.epoch,
       workerSet,
@@ -233,7 +261,7 @@ export class Reconciler {
       operatorNamespace: this.d.operatorNamespace,
       apiServerEndpoints: await this.apiServerEndpoints(),
     };
-    return { input, plan, published };
+    return { input, plan, published, desired, pool, seed };
   }
 
   /** The API server's addresses change rarely; read them at most once a minute. */
@@ -260,15 +288,28 @@ export class Reconciler {
     objects: k8s.KubernetesObject[],
     target: EventTarget,
     started: number,
+    /** A WorkerPool to create (once its namespace exists) before the applies of wave 1. */
+    seed?: WorkerPool,
   ): Promise<k8s.KubernetesObject[]> {
     const wave = (o: k8s.KubernetesObject): number =>
       o.kind === 'Namespace'
         ? 0
-        : ['Deployment', 'StatefulSet', 'PodDisruptionBudget', 'Ingress', 'RoleBinding'].includes(o.kind!)
+        : [
+              'Deployment',
+              'StatefulSet',
+              'PodDisruptionBudget',
+              'Ingress',
+              'RoleBinding',
+              'HorizontalPodAutoscaler',
+            ].includes(o.kind!)
           ? 2
           : 1;
     const applied: k8s.KubernetesObject[] = [];
     for (const n of [0, 1, 2]) {
+      if (n === 1 && seed)
+        await this.d.api.createWorkerPool(seed).catch((err: unknown) => {
+          throw toReconcileError(err, `creating WorkerPool ${seed.metadata.namespace}/${seed.metadata.name}`);
+        });
       const batch = objects.filter((o) => wave(o) === n);
       const results = await Promise.all(
         batch.map(async (o) => {

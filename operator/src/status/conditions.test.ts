@@ -137,6 +137,19 @@ describe('computeStatus', () => {
       );
     });
 
+    it('says when the worker count comes from the autoscaled WorkerPool', () => {
+      const up = progress({ phase: 'ScalingUp', desiredWorkers: 4 });
+      const autoscaled = computeStatus(
+        input({ base: { ...base, desiredReplicas: 4, replicasSource: 'WorkerPool' }, handoff: up }),
+      );
+      expect(cond(autoscaled, 'Progressing').message).toContain(
+        'scaling up to 4 workers: the next partition map waits for them to be ready (partition map epoch 4 over 3 workers) (the worker count follows WorkerPool worker, which its HorizontalPodAutoscaler scales)',
+      );
+      expect(autoscaled).toMatchObject({ desiredReplicas: 4, replicasSource: 'WorkerPool' });
+      const fromSpec = computeStatus(input({ base: { ...base, replicasSource: 'Spec' }, handoff: up }));
+      expect(cond(fromSpec, 'Progressing').message).not.toContain('WorkerPool');
+    });
+
     it('leaves Progressing to Paused and Degraded to a failure', () => {
       expect(cond(computeStatus(input({ paused: true, handoff: progress() })), 'Progressing').status).toBe(
         'False',

@@ -65,7 +65,14 @@ export function computeStatus(input: StatusInput): RudderInstanceStatus {
         pending.length
           ? `waiting for ${pending.map((w) => `${w.name} (${w.ready}/${w.desired} ready, ${w.updated} updated)`).join(', ')}`
           : 'every workload runs the latest spec',
-        ...(handoff ? [handoffMessage(handoff)] : []),
+        ...(handoff
+          ? [
+              handoffMessage(handoff) +
+                (input.base.replicasSource === 'WorkerPool'
+                  ? ' (the worker count follows WorkerPool worker, which its HorizontalPodAutoscaler scales)'
+                  : ''),
+            ]
+          : []),
       ].join('; '),
     }),
     condition(input, 'Degraded', failure ? 'True' : 'False', {
