@@ -17,6 +17,7 @@ import { parse } from 'yaml';
 import { waitFor } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
 import { startCluster } from './cluster.ts';
+import { installCrds } from './crds.ts';
 import { startProcessKubelet } from './process-kubelet.ts';
 import { startOperatorProcess } from './operator-process.ts';
 import { instanceManifest, isReadyAtGeneration, tokenSecretManifest } from './instance-fixtures.ts';
@@ -60,19 +61,7 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<u
 }
 
 try {
-  const apply = await cluster.kubectl([
-    'apply',
-    '--server-side',
-    '-f',
-    `${ROOT}crds/rudder.dev_rudderinstances.yaml`,
-  ]);
-  if (apply.code !== 0) throw new Error(`CRD apply failed: ${apply.stderr}`);
-  await cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    'crd/rudderinstances.rudder.dev',
-    '--timeout=30s',
-  ]);
+  await installCrds(cluster);
   await core.createNamespace({ body: { metadata: { name: 'rudder-system' } } });
   // The operator as the chart runs it: its heap bounds come from the chart's values.
   operator = await startOperatorProcess(cluster, 'bench', {

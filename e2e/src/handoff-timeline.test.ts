@@ -1,6 +1,6 @@
 import type { KubernetesObject, V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
 import type { PartitionMapStatus, RudderInstance } from '@rudder/common/rudder-instance';
-import { scaleStep, type HandoffTimelines } from './handoff-timeline.ts';
+import { firstReports, scaleStep, type HandoffTimelines } from './handoff-timeline.ts';
 import type { TimelineEntry } from './watch-timeline.ts';
 
 type Instance = RudderInstance & KubernetesObject;
@@ -55,10 +55,10 @@ const map = (epoch: number, replicas: number): V1ConfigMap => ({
     }),
   },
 });
-const report = (worker: string, epoch: number, held: number[]) =>
+const report = (worker: string, epoch: number, held: number[], incarnation = 'x') =>
   JSON.stringify({
     worker,
-    incarnation: 'x',
+    incarnation,
     epoch,
     held,
     acquiring: [],
@@ -144,5 +144,21 @@ describe('scaleStep', () => {
       () => ({ map: map(2, 2) }),
     ]);
     expect(() => scaleStep(t, 1, 2, 100)).toThrow('never said Settled with 2 workers at epoch 2');
+  });
+});
+
+describe('firstReports', () => {
+  it('finds the first change after a revision whose reports pass the test, even one overwritten at once', () => {
+    const t = timelines([
+      () => ({ reports: { data: { 'worker-0': report('worker-0', 2, [0, 1], 'a') } } }),
+      () => ({ reports: { data: { 'worker-0': report('worker-0', 2, [0, 1], 'b') } } }),
+      () => ({ reports: { data: { 'worker-0': report('worker-0', 3, [0], 'b') } } }),
+      () => ({ reports: { data: { 'worker-0': report('worker-0', 3, [0], 'c') } } }),
+    ]);
+    const restarted = (r: Map<string, { incarnation: string }>) => r.get('worker-0')?.incarnation !== 'a';
+    expect(firstReports(t.reports, 100, restarted)?.revision).toBe(101);
+    expect(firstReports(t.reports, 101, restarted)?.revision).toBe(102);
+    expect(firstReports(t.reports, 100, (r) => r.get('worker-0')?.incarnation === 'c')?.revision).toBe(103);
+    expect(firstReports(t.reports, 103, restarted)).toBeUndefined();
   });
 });

@@ -130,6 +130,19 @@ export function scaleStep(t: HandoffTimelines, from: number, to: number, afterRe
   };
 }
 
+/**
+ * The first change of the `partition-status` ConfigMap after `afterRevision`
+ * whose reports pass `test`: read from the watch, so a state that lasted
+ * only one write is found too.
+ */
+export function firstReports(
+  reports: readonly TimelineEntry<V1ConfigMap>[],
+  afterRevision: number,
+  test: (reports: Map<string, WorkerReport>) => boolean,
+): TimelineEntry<V1ConfigMap> | undefined {
+  return reports.find((e) => e.revision > afterRevision && test(reportsOf(e.object)));
+}
+
 /** The map a `partition-map` ConfigMap holds. */
 export function mapOf(e: TimelineEntry<V1ConfigMap> | V1ConfigMap | undefined) {
   const cm = e && 'object' in e ? e.object : e;

@@ -3,6 +3,7 @@
  * (or kind), and a process kubelet that runs Rudder's pods as local processes.
  */
 export * from './cluster.ts';
+export * from './crds.ts';
 export * from './config.ts';
 export * from './kube-bins.ts';
 export * from './kubeconfig.ts';

@@ -4,9 +4,9 @@ import { freePort } from '@rudder/devkit';
 import type { CoreV1Api, V1Binding, V1Pod } from '@kubernetes/client-node';
 import { MERGE_PATCH } from './node-registration.ts';
 import type { ServiceRef } from './local-rewrites.ts';
-import type { PodProgram, ProgramFactory } from './pod-program.ts';
+import { pickContainer, type PodProgram, type ProgramFactory } from './pod-program.ts';
 import { apiTime, desiredPodStatus, sameStatus, type ContainerState } from './pod-status.ts';
-import { ProcessPod } from './process-pod.ts';
+import { ProcessPod, readinessTiming } from './process-pod.ts';
 import type { LocalEndpoint } from './service-endpoints.ts';
 
 /** How the process kubelet treats a pod: run it for real, or only report it Ready. */
@@ -133,6 +133,13 @@ export class PodSync {
     return this.dirs.get(key);
   }
 
+  /** Sends `signal` to the process of pod `key` (see `ProcessPod.signal`); throws when it has none here. */
+  signal(key: string, signal: NodeJS.Signals): void {
+    const worker = this.entries.get(key)?.worker;
+    if (!worker) throw new Error(`pod ${key} runs no process here`);
+    worker.signal(signal);
+  }
+
   /** Stops every process (SIGTERM, SIGKILL after 5 s). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.entries].map(([key, entry]) => this.retire(key, entry, 5000)));
@@ -165,7 +172,8 @@ export class PodSync {
       this.deps.log(`${key}: ${line}`);
       appendFileSync(logFile, `[process-kubelet] ${line}\n`);
     };
-    entry.worker = new ProcessPod(program, () => this.deps.schedule(key), note);
+    const probe = pickContainer(pod, program.container)?.readinessProbe;
+    entry.worker = new ProcessPod(program, () => this.deps.schedule(key), note, readinessTiming(probe));
     this.deps.log(`${key}: running ${program.container} as a local process`);
     return entry;
   }

@@ -60,6 +60,15 @@ export interface ProcessKubelet {
   podDir(namespace: string, name: string): string | undefined;
   /** Everything the pod's process printed, over all its restarts ('' if it never ran). */
   podLogs(namespace: string, name: string): string;
+  /**
+   * Sends `signal` to the pod's running process, as `kill -s <signal>` on
+   * its node would. SIGSTOP freezes it: it keeps running as far as the pod
+   * status goes, and goes NotReady once its readinessProbe has failed
+   * `failureThreshold` times. SIGKILL ends it: the container restarts, with
+   * `restartCount` one up and exit code 137 in `lastState.terminated`.
+   * Throws when the pod has no running process here.
+   */
+  signalPod(namespace: string, name: string, signal: NodeJS.Signals): void;
   /** Stops every process it runs and stops watching; pods and the Node stay in the API. */
   stop(): Promise<void>;
 }
@@ -154,6 +163,7 @@ export async function startProcessKubelet(
       const file = sync.logFile(`${namespace}/${name}`);
       return file && existsSync(file) ? readFileSync(file, 'utf8') : '';
     },
+    signalPod: (namespace, name, signal) => sync.signal(`${namespace}/${name}`, signal),
     stop: async () => {
       if (stopped) return;
       stopped = true;

@@ -8,17 +8,19 @@
  * leaving workers' reports of a scale-down are written by hand, as a worker
  * writes them.
  */
-import { readFileSync } from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
 import { waitFor } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
-import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
+import {
+  installCrds,
+  startCluster,
+  startProcessKubelet,
+  type Cluster,
+  type ProcessKubelet,
+} from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
 import { instanceManifest, tokenSecretManifest } from '../src/instance-fixtures.ts';
 
-const CRDS = ['rudder.dev_rudderinstances.yaml', 'rudder.dev_workerpools.yaml'].map((file) =>
-  readFileSync(new URL(`../../crds/${file}`, import.meta.url), 'utf8'),
-);
 const NS = 'rudder-acme';
 const IMAGE = 'registry.test/rudder/dataplane:1.0.0';
 
@@ -171,14 +173,7 @@ beforeAll(async () => {
   hpas = cluster.kc.makeApiClient(lib.AutoscalingV2Api);
   // First thing: kube-controller-manager's discovery of them refreshes every 30 s, and the HPA
   // controller cannot find its target's scale subresource before that.
-  for (const crd of CRDS) await kubectl(['apply', '--server-side', '-f', '-'], crd);
-  await kubectl([
-    'wait',
-    '--for=condition=Established',
-    'crd/rudderinstances.rudder.dev',
-    'crd/workerpools.rudder.dev',
-    '--timeout=30s',
-  ]);
+  await installCrds(cluster);
   await kubectl(['create', 'namespace', 'rudder-system']);
   kubelet = await startProcessKubelet(cluster, { run: () => 'fake' });
   operator = await startOperatorProcess(cluster, 'op-autoscaling');
@@ -308,6 +303,11 @@ describe('worker autoscaling through a WorkerPool and a real HPA controller', ()
       JSON.stringify({ spec: { dataPlane: { replicas: 4, autoscaling: null } } }),
     ]);
     await until('the HPA and the WorkerPool to be gone', async () => !(await getHpa()) && !(await getPool()));
+    // The workers were at 4 already: wait for a status written for the patched spec, not one from before it.
+    await until('the status of the patched spec', async () => {
+      const i = await getInstance();
+      return i.status?.observedGeneration === i.metadata?.generation;
+    });
     const i = await workersAt(4);
     expect(i.status).toMatchObject({ replicasSource: 'Spec', desiredReplicas: 4 });
     const logs = operator.logs();

@@ -8,18 +8,21 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type * as k8s from '@kubernetes/client-node';
 import pg from 'pg';
 import { startSink, waitFor, type Sink } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
-import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
+import {
+  installCrds,
+  startCluster,
+  startProcessKubelet,
+  type Cluster,
+  type ProcessKubelet,
+} from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
 import { logTail } from '../src/processes.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from '../src/control-plane-process.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 let cluster: Cluster;
 let kubelet: ProcessKubelet;
 let operator: OperatorProcess;
@@ -29,13 +32,7 @@ let db: pg.Pool;
 
 beforeAll(async () => {
   cluster = await startCluster();
-  await cluster.kubectl(['apply', '--server-side', '-f', join(ROOT, 'crds/rudder.dev_rudderinstances.yaml')]);
-  await cluster.kubectl([
-    'wait',
-    '--for=condition=Established',
-    'crd/rudderinstances.rudder.dev',
-    '--timeout=30s',
-  ]);
+  await installCrds(cluster);
   await cluster.kubectl(['create', 'namespace', 'rudder-system']);
   sink = await startSink();
 

@@ -5,15 +5,19 @@
  * these scenarios are about the objects, their status and the operator's
  * behaviour; e2e/test/dataflow.test.ts runs the pods for real.
  */
-import { readFileSync } from 'node:fs';
 import type * as k8s from '@kubernetes/client-node';
 import { waitFor } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
-import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
+import {
+  installCrds,
+  startCluster,
+  startProcessKubelet,
+  type Cluster,
+  type ProcessKubelet,
+} from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
 import { instanceManifest, isReadyAtGeneration, tokenSecretManifest } from '../src/instance-fixtures.ts';
 
-const CRD = new URL('../../crds/rudder.dev_rudderinstances.yaml', import.meta.url);
 let cluster: Cluster;
 let kubelet: ProcessKubelet;
 let lib: typeof k8s;
@@ -72,8 +76,7 @@ beforeAll(async () => {
   custom = cluster.kc.makeApiClient(lib.CustomObjectsApi);
   core = cluster.kc.makeApiClient(lib.CoreV1Api);
   apps = cluster.kc.makeApiClient(lib.AppsV1Api);
-  await kubectl(['apply', '--server-side', '-f', '-'], readFileSync(CRD, 'utf8'));
-  await kubectl(['wait', '--for=condition=Established', 'crd/rudderinstances.rudder.dev', '--timeout=30s']);
+  await installCrds(cluster);
   await kubectl(['create', 'namespace', 'rudder-system']);
   kubelet = await startProcessKubelet(cluster, { run: () => 'fake' });
 }, 240_000);

@@ -4,13 +4,18 @@
  * its Postgres, gateway and workers as local processes (each worker with its
  * ServiceAccount's own token, watching the partition map and reporting into
  * `partition-status`), users send numbered events, and `kubectl scale`
- * takes the workers 1 -> 3 -> 2 -> 1. The API server's watches tell the
- * order things happened in; the sink tells whether every acknowledged event
- * arrived, in order per user.
+ * takes the workers 1 -> 3 -> 5 -> 2 -> 1. In the middle of 3 -> 5 the
+ * worker that gives away the most partitions is killed with SIGKILL and
+ * restarted by the kubelet, as `dataplane/test/scaling.test.ts` does with
+ * bare processes. The API server's watches tell the order things happened
+ * in; the sink tells whether every acknowledged event arrived, in order per
+ * user, with duplicates only where the killed worker had work in flight.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
+import { partitionOf } from '@rudder/common';
+import { computePartitionMap, type PartitionMap } from '@rudder/common/partition-map';
 import {
   checkSequences,
   startPacedLoad,
@@ -20,7 +25,13 @@ import {
   type Sink,
 } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
-import { startCluster, startProcessKubelet, type Cluster, type ProcessKubelet } from '../src/index.ts';
+import {
+  installCrds,
+  startCluster,
+  startProcessKubelet,
+  type Cluster,
+  type ProcessKubelet,
+} from '../src/index.ts';
 import { startControlPlaneProcess, type ControlPlaneProcess } from '../src/control-plane-process.ts';
 import {
   mapOf,
@@ -31,9 +42,10 @@ import {
 } from '../src/handoff-timeline.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
 import { logTail } from '../src/processes.ts';
+import { TenantDatabase, type LeaseRow } from '../src/tenant-database.ts';
 import { WatchTimeline } from '../src/watch-timeline.ts';
+import { WorkerCrash, type Crash } from '../src/worker-crash.ts';
 
-const CRD = new URL('../../crds/rudder.dev_rudderinstances.yaml', import.meta.url);
 const TENANT = 'acme';
 const NS = `rudder-${TENANT}`;
 const SERVICE_ACCOUNT = 'rudder-dataplane';
@@ -84,12 +96,32 @@ async function waitSettled(workers: number, timeoutMs: number): Promise<Instance
   );
 }
 
-/** What the operator and the workers said, for a failure message. */
+/** What the operator, the kubelet and the workers said, for a failure message. */
 function diagnostics(): string {
-  const workers = [0, 1, 2]
+  const workers = [0, 1, 2, 3, 4]
     .map((n) => `--- worker-${n}:\n${kubelet.podLogs(NS, `worker-${n}`).slice(-3000)}`)
     .join('\n');
-  return `--- operator:\n${operator.logs().slice(-4000)}\n${workers}`;
+  const kubeletLog = logTail(join(cluster.dir, 'logs', 'process-kubelet.log'), 20);
+  return `--- operator:\n${operator.logs().slice(-4000)}\n--- process kubelet:\n${kubeletLog}\n${workers}`;
+}
+
+/** `work`, its failure message followed by the diagnostics. */
+async function diagnosed<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    throw new Error(`${String(err)}\n${diagnostics()}`, { cause: err });
+  }
+}
+
+/** Partitions that ordinal `o` owns in `before` and not in `after`. */
+function lost(before: PartitionMap, after: PartitionMap, o: number): number {
+  return before.owners.filter((owner, p) => owner === o && after.owners[p] !== o).length;
+}
+
+/** The partitions `map` assigns to ordinal `o`. */
+function shareOf(map: PartitionMap, o: number): number[] {
+  return map.owners.flatMap((owner, p) => (owner === o ? [p] : []));
 }
 
 beforeAll(async () => {
@@ -97,8 +129,7 @@ beforeAll(async () => {
   core = cluster.kc.makeApiClient(k8s.CoreV1Api);
   apps = cluster.kc.makeApiClient(k8s.AppsV1Api);
   custom = cluster.kc.makeApiClient(k8s.CustomObjectsApi);
-  await kubectl(['apply', '--server-side', '-f', '-'], readFileSync(CRD, 'utf8'));
-  await kubectl(['wait', '--for=condition=Established', 'crd/rudderinstances.rudder.dev', '--timeout=30s']);
+  await installCrds(cluster);
   await kubectl(['create', 'namespace', 'rudder-system']);
   sink = await startSink();
   controlPlane = await startControlPlaneProcess(cluster);
@@ -129,7 +160,7 @@ afterAll(async () => {
 }, 90_000);
 
 describe('scaling a tenant through the operator under load', () => {
-  it('hands partitions over 1 -> 3 -> 2 -> 1 workers in the protocol order, losing and reordering nothing', async () => {
+  it('hands partitions over 1 -> 3 -> 5 -> 2 -> 1 workers in the protocol order, one killed with SIGKILL mid-handoff, losing and reordering nothing', async () => {
     const testStarted = Date.now();
     const { accessToken: token } = await controlPlane.api<{ accessToken: string }>(
       'POST',
@@ -263,14 +294,17 @@ describe('scaling a tenant through the operator under load', () => {
       eventsPerRequest: 2,
       prefix,
     });
+    const l = load;
+    const db = await TenantDatabase.connect(core, kubelet, NS);
     const steps: ScaleStep[] = [];
     let revision = Math.max(...snapshot().instance.map((e) => e.revision));
-    const scale = async (from: number, to: number): Promise<void> => {
-      await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+    /** The load runs on at this worker count for a while. */
+    const steady = () => new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+    /** Changes the replicas, runs `during` (a fault mid-handoff) and waits for the handoff to settle. */
+    const scale = async (from: number, to: number, during?: () => Promise<void>): Promise<void> => {
       await kubectl(['scale', 'rudderinstance', TENANT, `--replicas=${to}`]);
-      await waitSettled(to, 60_000).catch((err: unknown) => {
-        throw new Error(`${String(err)}\n${diagnostics()}`);
-      });
+      if (during) await diagnosed(during());
+      await diagnosed(waitSettled(to, 60_000));
       const step = scaleStep(snapshot(), from, to, revision);
       revision = step.settledRevision;
       steps.push(step);
@@ -282,34 +316,58 @@ describe('scaling a tenant through the operator under load', () => {
           `status: ${step.phases.join(' | ')}`,
       );
     };
+    let crash: Crash | undefined;
     try {
+      await steady();
       await scale(1, 3);
       // With three workers settled, each reports exactly its share of the map, written as itself.
-      const map = mapOf(await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-map' }))!;
+      const three = await expectReportsAsMapped(3);
       const status = await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-status' });
-      const reports = reportsOf(status);
       for (const ordinal of [0, 1, 2]) {
-        const share = map.owners.flatMap((owner, p) => (owner === ordinal ? [p] : []));
-        expect(reports.get(`worker-${ordinal}`)).toMatchObject({
-          epoch: map.epoch,
-          settled: true,
-          held: share,
-        });
         const manager = status.metadata?.managedFields?.find(
           (f) => f.manager === `rudder-worker-worker-${ordinal}`,
         );
         expect(JSON.stringify(manager?.fieldsV1)).toContain(`"f:worker-${ordinal}"`);
       }
-      await scale(3, 2);
+
+      // 3 -> 5, and the worker that gives away the most partitions dies in the middle of it.
+      await steady();
+      const five = computePartitionMap(three, three.partitions, 5);
+      const victim = [0, 1, 2].sort((a, b) => lost(three, five, b) - lost(three, five, a))[0]!;
+      const deps = { core, kubelet, db, namespace: NS, reports: () => watched.reports.entries() };
+      const worker = await diagnosed(WorkerCrash.prepare(deps, victim, three));
+      await scale(3, 5, async () => {
+        await worker.freeze();
+        await worker.killMidHandoff();
+        crash = await worker.restarted();
+      });
+      // It held its share when it froze; the kubelet restarted its container as a kubelet does after a kill -9.
+      const c = crash!;
+      expect(c.held).toEqual(shareOf(three, victim));
+      expect(c.container.lastState?.terminated).toMatchObject({ exitCode: 137 });
+      expect(c.successor).not.toBe(c.incarnation);
+      await expectReportsAsMapped(5);
+      // Its partitions went to their new owners (and the ones it keeps to its successor) only once its leases had
+      // expired, never while it might still have committed.
+      const leases = await expectLeasesAsMapped();
+      for (const p of c.held) {
+        const row = leases.find((x) => x.partition === p)!;
+        expect(row.owner).not.toBe(`worker-${victim}/${c.incarnation}`);
+        expect(row.acquiredAt!.getTime()).toBeGreaterThanOrEqual(c.expiry.get(p)!);
+      }
+
+      await steady();
+      await scale(5, 2);
+      await steady();
       await scale(2, 1);
-      await new Promise((resolve) => setTimeout(resolve, STEADY_MS));
+      await steady();
     } finally {
-      await load.stop();
+      await l.stop();
     }
     const loadSeconds = (Date.now() - loadStarted) / 1000;
 
     // Every acknowledged event arrives, in order per user.
-    const acked = load.acked;
+    const acked = l.acked;
     const ofLoad = (): unknown[] =>
       sink.events().filter((e) => (e as { userId?: string }).userId?.startsWith(prefix) === true);
     await waitFor(
@@ -320,69 +378,119 @@ describe('scaling a tenant through the operator under load', () => {
       },
       { timeoutMs: 30_000, intervalMs: 500 },
     ).catch(() => undefined); // the check below says what is missing
-    const delivered = ofLoad();
-    const report = checkSequences(delivered, acked, load.sent);
+    const report = checkSequences(ofLoad(), acked, l.sent);
     // Deliveries per second at the sink while the load ran: does it ever stall?
     const perSecond = new Array<number>(Math.floor(loadSeconds)).fill(0);
     for (const r of sink.received) {
       const second = Math.floor((r.at - loadStarted) / 1000);
       if (second >= 0 && second < perSecond.length) perSecond[second]! += 1;
     }
+    const k = crash!;
+    const { partitions } = mapOf(
+      await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-map' }),
+    )!;
+    // The in-flight window, as in dataplane/test/scaling.test.ts. A duplicate is a delivery the sink accepted in a
+    // router round whose commit never happened: only the killed worker's last round, since graceful handoffs commit
+    // before they release. That round read at most ROUTER_JOBS_PER_PARTITION fresh jobs per partition it held, plus
+    // the waiting (retrying or held) jobs of those partitions, each redelivered at most once by the next owner.
+    // Besides, an event a client sent again after getting no answer may have been stored twice by the gateway.
+    const bound = k.held.length * k.jobsPerPartition + k.waitingJobs + l.resentEvents;
+    const stray = report.duplicated.filter(
+      (id) => !l.resent.has(id) && !k.held.includes(partitionOf(l.sent.get(id)!.user, partitions)),
+    );
     console.log(
-      `load: ${load.sent.size} events sent, ${acked.size} acknowledged, ${load.resentEvents} resent ` +
-        `(${JSON.stringify(load.outcomes())}); sink: ${report.arrivals} arrivals, ${report.unique} unique, ` +
-        `${report.duplicates} duplicates, ${report.users} users over ${loadSeconds.toFixed(1)} s; ` +
+      `load: ${l.sent.size} events sent, ${acked.size} acknowledged, ${l.resentEvents} resent ` +
+        `(${JSON.stringify(l.outcomes())}); sink: ${report.arrivals} arrivals, ${report.unique} unique, ` +
+        `${report.duplicates} duplicates of ${report.duplicated.length} events (bound ${bound}: worker-${k.ordinal} ` +
+        `killed holding ${k.held.length} partitions x ${k.jobsPerPartition} jobs, ${k.waitingJobs} waiting jobs, ` +
+        `${l.resentEvents} resent), ${report.users} users over ${loadSeconds.toFixed(1)} s; ` +
         `sink deliveries/s min ${Math.min(...perSecond)} max ${Math.max(...perSecond)} ` +
         `[${perSecond.join(' ')}]; epochs ${epochs.join(' -> ')}; ` +
         `${Math.round((Date.now() - testStarted) / 1000)} s since onboarding`,
     );
+    console.log(`crash of worker-${k.ordinal}: ${k.timeline.join(', ')}`);
     expect(report.missing).toEqual([]);
     expect(report.orderViolations).toEqual([]);
     expect(report.unknown).toBe(0);
     expect(report.users).toBe(USERS);
+    expect(report.duplicates).toBeLessThanOrEqual(bound);
+    expect(stray).toEqual([]);
     // The load kept going throughout: at least half of what was offered was acknowledged.
     expect(acked.size).toBeGreaterThan(EVENTS_PER_SECOND * loadSeconds * 0.5);
 
     // The order of the handoff, as the API server saw it.
     for (const step of steps) expect(step.violations).toEqual([]);
-    const [up, down, last] = steps as [ScaleStep, ScaleStep, ScaleStep];
+    expect(steps.map((s) => s.to)).toEqual([3, 5, 2, 1]);
+    const [up, upCrash, down, last] = steps as [ScaleStep, ScaleStep, ScaleStep, ScaleStep];
     // Up: the StatefulSet grows, the status waits for the new workers, then the map moves and settles.
-    expect(up.statefulSet[0]).toMatchObject({ replicas: 3 });
-    expect(up.statefulSet[0]!.revision).toBeLessThan(up.mapRevision);
     const seen = (step: ScaleStep, line: string): boolean => step.phases.some((p) => p.startsWith(line));
-    expect(seen(up, `${epochs[0]}/ScalingUp/1 of 1`)).toBe(true);
-    expect(seen(up, `${up.epoch}/HandingOff/`)).toBe(true);
-    expect(up.phases[up.phases.length - 1]).toBe(`${up.epoch}/Settled/3 of 3`);
-    // Down: the map moves first, the StatefulSet keeps the leaving worker until it let go of everything.
+    for (const [step, before] of [
+      [up, epochs[0]],
+      [upCrash, up.epoch],
+    ] as const) {
+      expect(step.statefulSet[0]).toMatchObject({ replicas: step.to });
+      expect(step.statefulSet[0]!.revision).toBeLessThan(step.mapRevision);
+      expect(seen(step, `${before}/ScalingUp/`)).toBe(true);
+      expect(seen(step, `${step.epoch}/HandingOff/`)).toBe(true);
+      expect(step.phases[step.phases.length - 1]).toBe(`${step.epoch}/Settled/${step.to} of ${step.to}`);
+    }
+    // The killed worker's successor had not reported yet: nothing the dead one said may settle the new epoch.
+    // (From before the kill, which is stricter: the frozen worker never acted on the new map either.)
+    const early = snapshot().instance.filter((e) => {
+      const p = e.object.status?.partitionMap;
+      return (
+        e.revision > k.acquiringRevision &&
+        e.revision < k.successorRevision &&
+        p?.epoch === upCrash.epoch &&
+        p.phase === 'Settled'
+      );
+    });
+    expect(early.map((e) => e.revision)).toEqual([]);
+    // Down: the map moves first, the StatefulSet keeps the leaving workers until they let go of everything.
     for (const step of [down, last]) {
       expect(step.mapRevision).toBeLessThan(step.statefulSet[0]!.revision);
-      expect(step.statefulSet.map((s) => s.replicas)).toEqual([step.to]);
+      expect(step.statefulSet[step.statefulSet.length - 1]!.replicas).toBe(step.to);
       expect(seen(step, `${step.epoch}/ScalingDown/`)).toBe(true);
       expect(step.phases[step.phases.length - 1]).toBe(`${step.epoch}/Settled/${step.to} of ${step.to}`);
     }
     expect(epochs).toEqual([...epochs].sort((a, b) => a - b));
-    expect(new Set(epochs).size).toBe(4);
+    expect(new Set(epochs).size).toBe(5);
     // The leaving workers' last reports say they hold nothing at the epoch that moved everything off them.
     const final = reportsOf(await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-status' }));
-    const { partitions } = mapOf(
-      await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-map' }),
-    )!;
     expect(final.get('worker-0')).toMatchObject({
       epoch: last.epoch,
       settled: true,
       held: [...Array(partitions).keys()],
     });
-    expect(final.get('worker-1')).toMatchObject({
-      epoch: last.epoch,
-      held: [],
-      releasing: [],
-      acquiring: [],
-    });
-    expect(final.get('worker-2')).toMatchObject({
-      epoch: down.epoch,
-      held: [],
-      releasing: [],
-      acquiring: [],
-    });
+    const released = { held: [], releasing: [], acquiring: [] };
+    expect(final.get('worker-1')).toMatchObject({ epoch: last.epoch, ...released });
+    for (const ordinal of [2, 3, 4])
+      expect(final.get(`worker-${ordinal}`)).toMatchObject({ epoch: down.epoch, ...released });
+
+    /** Every map owner reports exactly its share at the map's epoch; returns the map. */
+    async function expectReportsAsMapped(workers: number): Promise<PartitionMap> {
+      const map = mapOf(await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-map' }))!;
+      expect(map.replicas).toBe(workers);
+      const reports = reportsOf(
+        await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-status' }),
+      );
+      for (let ordinal = 0; ordinal < workers; ordinal++)
+        expect(reports.get(`worker-${ordinal}`)).toMatchObject({
+          epoch: map.epoch,
+          settled: true,
+          held: shareOf(map, ordinal),
+        });
+      return map;
+    }
+
+    /** A settled map is what Postgres holds: every partition leased, unexpired, by the worker the map names. */
+    async function expectLeasesAsMapped(): Promise<LeaseRow[]> {
+      const map = mapOf(await core.readNamespacedConfigMap({ namespace: NS, name: 'partition-map' }))!;
+      const leases = await db.leases();
+      expect(leases.map((row) => [row.partition, row.live, row.owner?.split('/')[0]])).toEqual(
+        map.owners.map((o, p) => [p, true, `worker-${o}`]),
+      );
+      return leases;
+    }
   }, 180_000);
 });
