@@ -1,8 +1,15 @@
 import { partitionOf } from '@rudder/common';
 import { computePartitionMap, type PartitionMap } from '@rudder/common/partition-map';
-import { checkSequences, startPacedLoad, waitFor, type PacedLoad, type SequenceReport } from '@rudder/devkit';
+import {
+  checkSequences,
+  startPacedLoad,
+  waitFor,
+  type LeaseRow,
+  type PacedLoad,
+  type SequenceReport,
+} from '@rudder/devkit';
 import { Scenario } from './support/harness.ts';
-import { TenantCluster, type Handoff, type LeaseRow } from './support/tenant-cluster.ts';
+import { TenantCluster, type Handoff } from './support/tenant-cluster.ts';
 
 /**
  * Scaling under load, with real processes: one tenant, two gateways, and

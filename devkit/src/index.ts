@@ -7,3 +7,4 @@ export * from './sink.ts';
 export * from './services.ts';
 export * from './sequence-load.ts';
 export * from './sequence-check.ts';
+export * from './partition-leases.ts';

@@ -1,6 +1,12 @@
 import type { KubernetesObject, V1ConfigMap, V1StatefulSet } from '@kubernetes/client-node';
-import { parsePartitionMap, parseWorkerReport, type WorkerReport } from '@rudder/common/partition-map';
+import {
+  PARTITION_STATUS_CONFIGMAP,
+  parsePartitionMap,
+  parseWorkerReport,
+  type WorkerReport,
+} from '@rudder/common/partition-map';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
+import type { Cluster } from './cluster.ts';
 import type { TimelineEntry } from './watch-timeline.ts';
 
 /** What a tenant's scaling looks like from the API server: the watched changes of its objects. */
@@ -167,4 +173,49 @@ function stateAt<T extends KubernetesObject>(
   let last: TimelineEntry<T> | undefined;
   for (const e of entries) if (e.revision < revision) last = e;
   return last;
+}
+
+/**
+ * Writes a worker's partition report as that worker would: server-side apply
+ * of its own key of `partition-status`, with its field manager, as the data
+ * plane's ServiceAccount (so the Role's rights are what allow it). For tests
+ * whose pods run no process (the worker then holds nothing).
+ */
+export async function applyWorkerReport(
+  cluster: Pick<Cluster, 'kubectl'>,
+  namespace: string,
+  report: WorkerReport,
+): Promise<void> {
+  const args = [
+    'apply',
+    '--server-side',
+    `--field-manager=rudder-worker-${report.worker}`,
+    `--as=system:serviceaccount:${namespace}:rudder-dataplane`,
+    '-f',
+    '-',
+  ];
+  const r = await cluster.kubectl(
+    args,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: PARTITION_STATUS_CONFIGMAP, namespace },
+      data: { [report.worker]: JSON.stringify(report) },
+    }),
+  );
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+}
+
+/** The report of a worker that holds nothing at `epoch` (what a leaving worker says once it released everything). */
+export function releasedReport(worker: string, epoch: number): WorkerReport {
+  return {
+    worker,
+    incarnation: 'e2e',
+    epoch,
+    held: [],
+    acquiring: [],
+    releasing: [],
+    settled: true,
+    at: new Date().toISOString(),
+  };
 }

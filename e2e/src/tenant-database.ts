@@ -1,19 +1,8 @@
 import pg from 'pg';
 import type { CoreV1Api } from '@kubernetes/client-node';
+import { countWaitingJobs, readLeases, type LeaseRow } from '@rudder/devkit';
 import { rewriteServiceHosts } from './local-rewrites.ts';
 import type { ProcessKubelet } from './process-kubelet.ts';
-
-/** One row of `partition_leases`. */
-export interface LeaseRow {
-  partition: number;
-  /** `<workerId>/<incarnation>`, null once released. */
-  owner: string | null;
-  epoch: number;
-  /** Unexpired on the Postgres clock. */
-  live: boolean;
-  expiresAt: Date | null;
-  acquiredAt: Date | null;
-}
 
 /**
  * What a test reads from a tenant's jobs database, run by the process
@@ -53,59 +42,21 @@ export class TenantDatabase {
   }
 
   async leases(): Promise<LeaseRow[]> {
-    const { rows } = await this.query<{
-      partition_id: number;
-      owner: string | null;
-      epoch: string;
-      live: boolean;
-      expires_at: Date | null;
-      acquired_at: Date | null;
-    }>(
-      `SELECT partition_id, owner, epoch, coalesce(expires_at > now(), false) AS live, expires_at, acquired_at
-       FROM partition_leases ORDER BY partition_id`,
-    );
-    return rows.map((r) => ({
-      partition: r.partition_id,
-      owner: r.owner,
-      epoch: Number(r.epoch),
-      live: r.live,
-      expiresAt: r.expires_at,
-      acquiredAt: r.acquired_at,
-    }));
+    return this.query(readLeases);
   }
 
   /** Delivery jobs waiting for a retry (or held behind one) in `partitions`, across the router's datasets. */
   async waitingJobs(partitions: readonly number[]): Promise<number> {
-    const datasets = await this.query<{ idx: number }>(`SELECT idx FROM datasets WHERE kind = 'rt'`);
-    let waiting = 0;
-    for (const { idx } of datasets.rows) {
-      try {
-        const { rows } = await this.query<{ n: string }>(
-          `SELECT count(*) AS n FROM rt_status_${idx} WHERE state = 'waiting' AND partition_id = ANY($1::int[])`,
-          [partitions],
-        );
-        waiting += Number(rows[0]?.n ?? 0);
-      } catch (err) {
-        // A dataset dropped meanwhile (maintenance) had nothing waiting.
-        if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
-      }
-    }
-    return waiting;
+    return this.query((client) => countWaitingJobs(client, partitions));
   }
 
-  private async query<R extends pg.QueryResultRow>(
-    text: string,
-    values?: unknown[],
-  ): Promise<pg.QueryResult<R>> {
+  private async query<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = new pg.Client(this.config);
     await client.connect();
     try {
-      return await client.query<R>(text, values);
+      return await run(client);
     } finally {
       await client.end();
     }
   }
 }
-
-/** Postgres' SQLSTATE for a relation that does not exist. */
-const UNDEFINED_TABLE = '42P01';

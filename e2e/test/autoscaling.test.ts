@@ -19,6 +19,7 @@ import {
   type ProcessKubelet,
 } from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
+import { applyWorkerReport, releasedReport } from '../src/handoff-timeline.ts';
 import { instanceManifest, tokenSecretManifest } from '../src/instance-fixtures.ts';
 
 const NS = 'rudder-acme';
@@ -136,32 +137,7 @@ async function hpaScaledPoolTo(n: number, timeoutMs = 30_000): Promise<WorkerPoo
 /** Writes worker-`ordinal`'s report that it holds nothing at `epoch`, as that worker would. */
 async function reportReleased(ordinal: number, epoch: number): Promise<void> {
   const worker = `worker-${ordinal}`;
-  const report = {
-    worker,
-    incarnation: 'e2e',
-    epoch,
-    held: [],
-    acquiring: [],
-    releasing: [],
-    settled: true,
-    at: new Date().toISOString(),
-  };
-  await kubectl(
-    [
-      'apply',
-      '--server-side',
-      `--field-manager=rudder-worker-${worker}`,
-      `--as=system:serviceaccount:${NS}:rudder-dataplane`,
-      '-f',
-      '-',
-    ],
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: { name: 'partition-status', namespace: NS },
-      data: { [worker]: JSON.stringify(report) },
-    }),
-  );
+  await applyWorkerReport(cluster, NS, releasedReport(worker, epoch));
 }
 
 beforeAll(async () => {

@@ -16,6 +16,7 @@ import {
   type ProcessKubelet,
 } from '../src/index.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
+import { applyWorkerReport, releasedReport } from '../src/handoff-timeline.ts';
 import { instanceManifest, isReadyAtGeneration, tokenSecretManifest } from '../src/instance-fixtures.ts';
 
 let cluster: Cluster;
@@ -199,32 +200,7 @@ describe('the operator against a real API server', () => {
       (await apps.readNamespacedStatefulSet({ name: 'worker', namespace: 'rudder-acme' })).spec?.replicas,
     ).toBe(3);
     // worker-2 reports as a worker does: server-side apply of its own key, as the data plane's ServiceAccount.
-    const report = {
-      worker: 'worker-2',
-      incarnation: 'e2e',
-      epoch,
-      held: [],
-      acquiring: [],
-      releasing: [],
-      settled: true,
-      at: new Date().toISOString(),
-    };
-    await kubectl(
-      [
-        'apply',
-        '--server-side',
-        '--field-manager=rudder-worker-worker-2',
-        '--as=system:serviceaccount:rudder-acme:rudder-dataplane',
-        '-f',
-        '-',
-      ],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: 'partition-status', namespace: 'rudder-acme' },
-        data: { 'worker-2': JSON.stringify(report) },
-      }),
-    );
+    await applyWorkerReport(cluster, 'rudder-acme', releasedReport('worker-2', epoch));
     await waitFor('the StatefulSet to shrink to 2', async () => {
       const i = await getInstance('acme');
       return isReadyAtGeneration(i) && i?.status?.replicas === 2 && i.status.readyReplicas === 2;

@@ -23,6 +23,7 @@ import {
   waitFor,
   type PacedLoad,
   type Sink,
+  type LeaseRow,
 } from '@rudder/devkit';
 import type { RudderInstance } from '@rudder/common/rudder-instance';
 import {
@@ -42,7 +43,7 @@ import {
 } from '../src/handoff-timeline.ts';
 import { startOperatorProcess, type OperatorProcess } from '../src/operator-process.ts';
 import { logTail } from '../src/processes.ts';
-import { TenantDatabase, type LeaseRow } from '../src/tenant-database.ts';
+import { TenantDatabase } from '../src/tenant-database.ts';
 import { WatchTimeline } from '../src/watch-timeline.ts';
 import { WorkerCrash, type Crash } from '../src/worker-crash.ts';
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort, waitFor } from '@rudder/devkit';
+import { countWaitingJobs, freePort, readLeases, waitFor, type LeaseRow } from '@rudder/devkit';
 import {
   parseWorkerReport,
   planHandoff,
@@ -44,18 +44,6 @@ export interface Handoff {
   settledMs: number;
   /** Scale down only: map published -> the leaving workers released everything. */
   releasedMs?: number;
-}
-
-export interface LeaseRow {
-  partition: number;
-  /** `<workerId>/<incarnation>`, null once released. */
-  owner: string | null;
-  epoch: number;
-  /** Unexpired, on the Postgres clock. */
-  live: boolean;
-  expiresAt: Date | null;
-  /** When the current owner took the lease (renewals keep it). */
-  acquiredAt: Date | null;
 }
 
 /**
@@ -179,48 +167,12 @@ export class TenantCluster {
 
   /** The partition leases as Postgres has them. */
   async leases(): Promise<LeaseRow[]> {
-    return this.query(async (client) => {
-      const { rows } = await client.query<{
-        partition_id: number;
-        owner: string | null;
-        epoch: string;
-        live: boolean;
-        expires_at: Date | null;
-        acquired_at: Date | null;
-      }>(
-        `SELECT partition_id, owner, epoch, coalesce(expires_at > now(), false) AS live, expires_at, acquired_at
-         FROM partition_leases ORDER BY partition_id`,
-      );
-      return rows.map((r) => ({
-        partition: r.partition_id,
-        owner: r.owner,
-        epoch: Number(r.epoch),
-        live: r.live,
-        expiresAt: r.expires_at,
-        acquiredAt: r.acquired_at,
-      }));
-    });
+    return this.query(readLeases);
   }
 
   /** Delivery jobs waiting for a retry (or held behind one) in `partitions`, across the router's datasets. */
   async waitingJobs(partitions: number[]): Promise<number> {
-    return this.query(async (client) => {
-      const datasets = await client.query<{ idx: number }>(`SELECT idx FROM datasets WHERE kind = 'rt'`);
-      let waiting = 0;
-      for (const { idx } of datasets.rows) {
-        // A dataset dropped meanwhile (maintenance) had nothing waiting.
-        const table = await client.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [
-          `rt_status_${idx}`,
-        ]);
-        if (table.rows[0]?.t === null) continue;
-        const { rows } = await client.query<{ n: string }>(
-          `SELECT count(*) AS n FROM rt_status_${idx} WHERE state = 'waiting' AND partition_id = ANY($1::int[])`,
-          [partitions],
-        );
-        waiting += Number(rows[0]?.n ?? 0);
-      }
-      return waiting;
-    });
+    return this.query((client) => countWaitingJobs(client, partitions));
   }
 
   private async query<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
