@@ -230,11 +230,21 @@ describe('fence', () => {
     const commit = openCommit(a.fence, [2, 6], async () => {});
     await commit.fenced;
     let locked = false;
+    let pid: number | undefined;
     const replay = inTransaction(pool, async (client) => {
+      pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       await lockPartitionsForInsert(client, [6, 2], 5_000);
       locked = true;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // Postgres itself says the replay's session waits on a lock, not merely that it is slow.
+    await waitFor('the replay chunk to wait on the owner commit', async () => {
+      if (pid === undefined) return false;
+      const r = await pool.query<{ wait: string | null }>(
+        'SELECT wait_event_type AS wait FROM pg_stat_activity WHERE pid = $1',
+        [pid],
+      );
+      return r.rows[0]?.wait === 'Lock';
+    });
     expect(locked).toBe(false);
     commit.finish();
     await commit.done;

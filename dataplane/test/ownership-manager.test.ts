@@ -209,6 +209,13 @@ it('releases a moved partition only once the rounds working on it have ended; th
   const map2 = mapFor(map1, 2);
   const moving = owned(map2, 1);
   const [slow, ...rest] = moving;
+  // Counts the new owner's tries at the busy partition.
+  let tries = 0;
+  const acquire = w1.store.acquire.bind(w1.store);
+  w1.store.acquire = async (partitions, epoch) => {
+    if (partitions.includes(slow!)) tries++;
+    return acquire(partitions, epoch);
+  };
 
   // A round (a delivery, say) still works on one moving partition when the map changes.
   const round = w0.manager.enter([slow!, owned(map2, 0)[0]!]);
@@ -217,8 +224,9 @@ it('releases a moved partition only once the rounds working on it have ended; th
   await waitFor('the idle moved partitions to reach the new owner', () =>
     rest.every((p) => w1.manager.partitions().includes(p)),
   );
-  // Several lease polls later the busy one is still the old owner's, being released.
-  await new Promise((r) => setTimeout(r, 300));
+  // Several tries later the busy one is still the old owner's, being released.
+  const before = tries;
+  await waitFor('the new owner to try the busy partition again and again', () => tries >= before + 5);
   expect(w1.manager.partitions()).not.toContain(slow);
   expect((await listLeases(pool))[slow!]!.owner).toBe('worker-0/inc0');
   expect(w0.manager.report()).toMatchObject({ releasing: [slow], settled: false });
